@@ -1,0 +1,17 @@
+// `llmpool complete` (placeholder until its issue lands).
+
+#include <iostream>
+
+#include "commands.h"
+
+namespace llmpool::cli {
+
+void addCompleteCommand(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("complete", "not implemented yet");
+  cmd->callback([&exit_code] {
+    std::cerr << "llmpool complete: not implemented yet\n";
+    exit_code = 2;
+  });
+}
+
+}  // namespace llmpool::cli

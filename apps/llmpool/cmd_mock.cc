@@ -1,0 +1,17 @@
+// `llmpool mock` (placeholder until its issue lands).
+
+#include <iostream>
+
+#include "commands.h"
+
+namespace llmpool::cli {
+
+void addMockCommand(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("mock", "not implemented yet");
+  cmd->callback([&exit_code] {
+    std::cerr << "llmpool mock: not implemented yet\n";
+    exit_code = 2;
+  });
+}
+
+}  // namespace llmpool::cli

@@ -1,0 +1,124 @@
+#pragma once
+// Value types for chat completions and embeddings, shaped after OpenAI's chat completions API
+// (the lingua franca); provider codecs translate them to each wire dialect.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "llmpool/error.h"
+
+namespace llmpool {
+
+using Json = nlohmann::json;
+
+struct ToolCall {
+  std::string id;
+  std::string type = "function";
+  std::string name;
+  std::string arguments;  // JSON text, as OpenAI sends it
+};
+
+struct ChatMessage {
+  /** system | developer | user | assistant | tool | function */
+  std::string role;
+  /** The text content. When the caller sent an array of parts, this holds the text parts joined. */
+  std::string content;
+  /** The original content array when it was not plain text (images, audio...); null otherwise. */
+  Json content_parts;
+  std::string name;                  // optional participant / function name
+  std::string tool_call_id;          // for role == "tool"
+  std::vector<ToolCall> tool_calls;  // assistant turns that called tools
+};
+
+struct ChatRequest {
+  /** The model alias (pool) or upstream model name (direct provider call). */
+  std::string model;
+  std::vector<ChatMessage> messages;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  /** Upper bound on generated tokens; sent as max_tokens or max_completion_tokens per dialect. */
+  std::optional<int64_t> max_tokens;
+  std::vector<std::string> stop;
+  std::optional<int> n;
+  std::optional<int64_t> seed;
+  std::optional<double> presence_penalty;
+  std::optional<double> frequency_penalty;
+  Json tools;            // OpenAI tools array, or null
+  Json tool_choice;      // "none" | "auto" | "required" | {type, function:{name}}, or null
+  Json response_format;  // {type: text|json_object|json_schema,...}, or null
+  std::string user;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+  /** Other top-level fields, passed through unchanged to OpenAI-compatible providers. */
+  Json extra = Json::object();
+};
+
+struct Usage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t total_tokens = 0;
+};
+
+struct ChatChoice {
+  int index = 0;
+  std::string role = "assistant";
+  std::string content;
+  std::vector<ToolCall> tool_calls;
+  /** stop | length | tool_calls | content_filter | function_call */
+  std::string finish_reason;
+};
+
+struct ChatResponse {
+  std::string id;
+  std::string model;    // the model the provider says answered
+  int64_t created = 0;  // unix seconds
+  std::vector<ChatChoice> choices;
+  Usage usage;
+  /** Filled by the pool: which deployment served the request, after how many attempts, at what
+   *  cost in USD (0 when no price is configured). */
+  std::string deployment;
+  int attempts = 1;
+  double cost_usd = 0.0;
+  std::vector<Attempt> attempt_trail;
+
+  /** Text of the first choice, "" when there is none. */
+  const std::string& text() const {
+    static const std::string empty;
+    return choices.empty() ? empty : choices.front().content;
+  }
+};
+
+/** One streamed piece of a chat completion (OpenAI chat.completion.chunk, one choice). */
+struct ChatChunk {
+  std::string id;
+  std::string model;
+  int64_t created = 0;
+  int index = 0;
+  std::string role;     // set on the first chunk of a choice
+  std::string content;  // text delta
+  Json tool_calls;      // OpenAI tool_calls delta array, or null
+  std::optional<std::string> finish_reason;
+  std::optional<Usage> usage;  // the final usage chunk (OpenAI include_usage, Anthropic deltas)
+};
+
+struct EmbeddingRequest {
+  std::string model;
+  std::vector<std::string> input;
+  std::optional<int> dimensions;
+  std::string encoding_format;  // "" (float) or "base64"
+  std::string user;
+};
+
+struct EmbeddingResponse {
+  std::string model;
+  std::vector<std::vector<float>> data;
+  Usage usage;
+  std::string deployment;
+  int attempts = 1;
+};
+
+}  // namespace llmpool

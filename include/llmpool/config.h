@@ -1,0 +1,137 @@
+#pragma once
+// Configuration structs with the seed's defaults. The YAML field names (docs/config.md) are a
+// public contract: pool.*, providers[].*, models.<alias>[].*, processor.*, gateway.*.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llmpool/error.h"
+
+namespace llmpool {
+
+using Millis = std::chrono::milliseconds;
+
+struct RetryConfig {
+  int max_attempts = 3;  // counting the first attempt, across the whole failover chain
+  Millis initial_backoff{100};
+  Millis max_backoff{30'000};
+  double multiplier = 2.0;
+  Millis max_retry_after{60'000};  // a longer Retry-After is not waited for: fail over instead
+  // Retry budget (Finagle style): retries may be at most budget_percent of requests over
+  // budget_window, plus a floor of budget_min_per_second.
+  double budget_percent = 20.0;
+  Millis budget_window{10'000};
+  double budget_min_per_second = 3.0;
+};
+
+struct CircuitBreakerConfig {
+  bool enabled = true;
+  int failure_threshold = 5;  // failures within failure_window that open the breaker
+  Millis failure_window{60'000};
+  Millis recovery_timeout{30'000};      // Open -> HalfOpen
+  int max_repair_attempts = 1;          // probes admitted at once in HalfOpen
+  double failure_rate_threshold = 0.0;  // 0 = off; else open when failure % >= this ...
+  int minimum_requests = 10;            // ... and at least this many calls are in the window
+  Millis max_recovery_timeout{30'000};  // > recovery_timeout: open time doubles per re-trip
+};
+
+enum class BalancingStrategy { Weighted, LeastInFlight, LowestLatency };
+
+struct PoolSettings {
+  int max_concurrent_requests = 10;
+  int max_queue = 1000;            // admission wait queue
+  Millis acquire_timeout{5'000};   // longest wait for an admission permit
+  Millis request_timeout{30'000};  // per attempt
+  Millis deadline{120'000};        // whole request: queueing + attempts + backoff
+  Millis connect_timeout{10'000};
+  Millis ttft_timeout{0};         // 0 = off
+  Millis stream_idle_timeout{0};  // 0 = off
+  int max_connections_per_provider = 5;
+  Millis connection_idle_timeout{300'000};
+  Millis connection_max_lifetime{0};  // 0 = unlimited
+  int warm_connections = 0;
+  Millis health_check_interval{30'000};
+  bool health_checks = true;
+  bool failover = true;
+  bool panic_mode = false;
+  BalancingStrategy strategy = BalancingStrategy::Weighted;
+  int io_threads = 1;  // event-loop shards of the transport
+  RetryConfig retry;
+  CircuitBreakerConfig circuit_breaker;
+};
+
+enum class ProviderKind { OpenAI, Azure, Anthropic };
+
+struct ProviderConfig {
+  std::string name;
+  ProviderKind kind = ProviderKind::OpenAI;
+  std::string base_url;                // e.g. https://api.openai.com/v1 (no trailing slash)
+  std::string api_key;                 // resolved from ${ENV}; never logged
+  std::string api_version;             // Azure api-version; Anthropic anthropic-version override
+  std::optional<int> max_connections;  // default pool.max_connections_per_provider
+  std::optional<double> rpm;
+  std::optional<double> tpm;
+  std::optional<Millis> timeout;               // per-attempt override
+  std::map<std::string, std::string> headers;  // extra request headers
+  std::string ca_file;
+  bool verify_tls = true;
+  std::string health_path;  // default: "/models" for openai/azure, none for anthropic
+};
+
+struct DeploymentConfig {
+  std::string provider;  // ProviderConfig::name
+  std::string model;     // upstream model name sent to the provider
+  int priority = 0;      // lower = tried first; higher tiers are failover
+  double weight = 1.0;
+  std::optional<double> rpm;  // per-deployment limits (else the provider's)
+  std::optional<double> tpm;
+  double input_price_per_mtok = 0.0;  // USD per 1M prompt tokens
+  double output_price_per_mtok = 0.0;
+};
+
+struct ProcessorConfig {
+  std::string queue = "memory";  // memory | sqlite:PATH | redis://HOST:PORT/KEY
+  int concurrency = 64;
+  int max_queue = 100'000;
+  int max_task_attempts = 1;
+  Millis task_timeout{0};  // 0 = the pool's deadline
+};
+
+struct GatewayKey {
+  std::string key;  // never logged
+  std::string name;
+  std::optional<double> rpm;
+  std::optional<int> max_concurrent;
+  std::vector<std::string> models;  // allowed aliases; empty = all
+};
+
+struct GatewayConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::vector<GatewayKey> keys;
+  size_t max_body_bytes = 8 * 1024 * 1024;
+  Millis read_timeout{30'000};
+  Millis shutdown_grace{30'000};
+  int max_connections = 10'000;
+  int threads = 1;
+  std::string log_level = "info";
+};
+
+struct PoolConfig {
+  PoolSettings pool;
+  std::vector<ProviderConfig> providers;
+  std::map<std::string, std::vector<DeploymentConfig>> models;  // alias -> deployments
+  ProcessorConfig processor;
+  GatewayConfig gateway;
+
+  const ProviderConfig* findProvider(const std::string& name) const {
+    for (const auto& p : providers) {
+      if (p.name == name) return &p;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace llmpool
