@@ -92,18 +92,32 @@ struct DeploymentConfig {
   double output_price_per_mtok = 0.0;
 };
 
+/** What the background processor does with a task submitted while its queue is full. */
+enum class OverflowPolicy {
+  Block,       // submit() waits for room until block_timeout, then QueueFull
+  Reject,      // QueueFull at once
+  DropLowest,  // evict the newest queued task of a lower priority (it completes Dropped)
+};
+
 struct ProcessorConfig {
   std::string queue = "memory";  // memory | sqlite:PATH | redis://HOST:PORT/KEY
   int concurrency = 64;
   int max_queue = 100'000;
   int max_task_attempts = 1;
   Millis task_timeout{0};  // 0 = the pool's deadline
+  OverflowPolicy overflow = OverflowPolicy::Block;
+  Millis block_timeout{30'000};  // longest wait of submit() under Block
+  Millis aging_after{0};         // 0 = off; else a waiting task gains one class per aging_after
+  Millis retry_backoff{1'000};   // task-level retry: first delay, doubled per attempt ...
+  Millis max_retry_backoff{60'000};  // ... up to this (a longer Retry-After still wins)
+  int results_buffer = 1024;         // capacity of tryReceive()/drain(); full = drop oldest
 };
 
 struct GatewayKey {
   std::string key;  // never logged
   std::string name;
   std::optional<double> rpm;
+  std::optional<double> tpm;  // tokens per minute for this key (prompt + completion)
   std::optional<int> max_concurrent;
   std::vector<std::string> models;  // allowed aliases; empty = all
 };

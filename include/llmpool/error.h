@@ -60,6 +60,9 @@ struct Error {
    *  when the earliest deployment will admit a probe. */
   std::optional<std::chrono::milliseconds> retry_after;
   std::string provider;           // the provider that produced it, if any
+  /** The provider's own verdict on retrying, when it gave one: the `x-should-retry` header, or
+   *  false for a 429 that is not transient (insufficient_quota). Overrides the code's default. */
+  std::optional<bool> should_retry;
   std::vector<Attempt> attempts;  // every attempt of a pool request, in order
 
   Error() = default;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,6 +45,11 @@ struct HttpRequest {
   Headers headers;
   std::string body;
   Timeouts timeouts;
+  /** Per-request TLS overrides (a provider's own CA bundle or verification setting); empty /
+   *  nullopt = the transport's settings. Connections are only reused between requests whose TLS
+   *  settings match. */
+  std::string ca_file;
+  std::optional<bool> verify_tls;
 };
 
 struct HttpResponseHead {
