@@ -1,0 +1,133 @@
+#include "providers/anthropic_stream_encoder.h"
+
+#include "providers/anthropic_codec.h"
+#include "providers/anthropic_inbound.h"
+#include "providers/wire_util.h"
+
+namespace llmpool::providers {
+namespace {
+
+std::string event(std::string_view name, const Json& data) {
+  std::string out = "event: ";
+  out += name;
+  out += "\ndata: ";
+  out += dumpJson(data);
+  out += "\n\n";
+  return out;
+}
+
+}  // namespace
+
+std::string AnthropicStreamEncoder::errorEvent(const Error& error) {
+  return event("error", anthropicErrorBody(error));
+}
+
+std::string AnthropicStreamEncoder::pingEvent() { return event("ping", {{"type", "ping"}}); }
+
+std::string AnthropicStreamEncoder::start(const ChatChunk& chunk) {
+  started_ = true;
+  Json message = {
+      {"id", chunk.id},
+      {"type", "message"},
+      {"role", "assistant"},
+      {"content", Json::array()},
+      {"model", chunk.model},
+      {"stop_reason", nullptr},
+      {"stop_sequence", nullptr},
+      {"usage",
+       {{"input_tokens", chunk.usage ? chunk.usage->prompt_tokens : 0}, {"output_tokens", 0}}}};
+  return event("message_start", {{"type", "message_start"}, {"message", std::move(message)}});
+}
+
+std::string AnthropicStreamEncoder::closeBlock() {
+  if (block_ == Block::None) return {};
+  block_ = Block::None;
+  open_tool_ = -1;
+  return event("content_block_stop", {{"type", "content_block_stop"}, {"index", block_index_}});
+}
+
+std::string AnthropicStreamEncoder::openTextBlock() {
+  std::string out = closeBlock();
+  block_ = Block::Text;
+  ++block_index_;
+  out += event("content_block_start", {{"type", "content_block_start"},
+                                       {"index", block_index_},
+                                       {"content_block", {{"type", "text"}, {"text", ""}}}});
+  return out;
+}
+
+std::string AnthropicStreamEncoder::openToolBlock(int tool_index, const std::string& id,
+                                                  const std::string& name) {
+  std::string out = closeBlock();
+  block_ = Block::Tool;
+  ++block_index_;
+  open_tool_ = tool_index;
+  tool_blocks_[tool_index] = block_index_;
+  out += event("content_block_start",
+               {{"type", "content_block_start"},
+                {"index", block_index_},
+                {"content_block",
+                 {{"type", "tool_use"}, {"id", id}, {"name", name}, {"input", Json::object()}}}});
+  return out;
+}
+
+std::string AnthropicStreamEncoder::encode(const ChatChunk& chunk) {
+  if (finished_) return {};
+  std::string out;
+  if (!started_) out += start(chunk);
+  if (!chunk.content.empty()) {
+    if (block_ != Block::Text) out += openTextBlock();
+    out += event("content_block_delta",
+                 {{"type", "content_block_delta"},
+                  {"index", block_index_},
+                  {"delta", {{"type", "text_delta"}, {"text", chunk.content}}}});
+  }
+  if (chunk.tool_calls.is_array()) {
+    for (const auto& delta : chunk.tool_calls) {
+      if (!delta.is_object()) continue;
+      int tool = 0;
+      if (auto idx = delta.find("index"); idx != delta.end() && idx->is_number_integer()) {
+        tool = idx->get<int>();
+      }
+      auto fn = delta.find("function");
+      bool has_fn = fn != delta.end() && fn->is_object();
+      if (!tool_blocks_.contains(tool)) {
+        out += openToolBlock(tool, stringOr(delta, "id"), has_fn ? stringOr(*fn, "name") : "");
+      }
+      std::string args = has_fn ? stringOr(*fn, "arguments") : "";
+      if (!args.empty() && block_ == Block::Tool && open_tool_ == tool) {
+        out += event("content_block_delta",
+                     {{"type", "content_block_delta"},
+                      {"index", block_index_},
+                      {"delta", {{"type", "input_json_delta"}, {"partial_json", args}}}});
+      }
+    }
+  }
+  if (chunk.finish_reason)
+    stop_reason_ = anthropic::stopReasonFromFinishReason(*chunk.finish_reason);
+  if (chunk.usage) {
+    usage_ = *chunk.usage;
+    has_usage_ = true;
+  }
+  return out;
+}
+
+std::string AnthropicStreamEncoder::finish() {
+  if (finished_) return {};
+  std::string out;
+  if (!started_) out += start(ChatChunk{});
+  out += closeBlock();
+  Json usage = {{"output_tokens", usage_.completion_tokens}};
+  if (has_usage_) usage["input_tokens"] = usage_.prompt_tokens;
+  out += event("message_delta",
+               {{"type", "message_delta"},
+                {"delta",
+                 {{"stop_reason", stop_reason_.empty() ? Json(nullptr) : Json(stop_reason_)},
+                  {"stop_sequence", nullptr}}},
+                {"usage", std::move(usage)}});
+  out += event("message_stop", {{"type", "message_stop"}});
+  finished_ = true;
+  return out;
+}
+
+}  // namespace llmpool::providers

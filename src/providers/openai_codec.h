@@ -1,0 +1,35 @@
+#pragma once
+// The OpenAI chat completions dialect (also Azure OpenAI, vLLM, llama.cpp, Ollama): wire JSON
+// for requests, responses and chunks. Shared by the outbound codec and the inbound gateway.
+
+#include <string_view>
+
+#include "llmpool/chat.h"
+#include "llmpool/error.h"
+#include "providers/endpoint.h"
+
+namespace llmpool::providers::openai {
+
+/** The OpenAI JSON form of one message. */
+Json messageToJson(const ChatMessage& message);
+
+/** The request body. `max_tokens_field` is "max_tokens" or "max_completion_tokens". */
+Json requestBody(const ChatRequest& request, std::string_view model,
+                 std::string_view max_tokens_field, bool force_stream_usage);
+
+/** Which field carries the token limit for this endpoint (see docs/providers.md). */
+std::string_view maxTokensField(const Endpoint& endpoint);
+
+/** Reads a chat.completion body. */
+Result<ChatResponse> parseResponse(const Json& body);
+
+/** Reads tool_calls of a message ([{id,type,function:{name,arguments}}]). */
+Result<std::vector<ToolCall>> parseToolCalls(const Json& calls, std::string_view path);
+
+/** Reads {prompt_tokens, completion_tokens, total_tokens}; total defaults to the sum. */
+Usage parseUsage(const Json& usage);
+
+/** ToolCalls as OpenAI JSON. */
+Json toolCallsToJson(const std::vector<ToolCall>& calls);
+
+}  // namespace llmpool::providers::openai

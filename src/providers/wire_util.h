@@ -1,0 +1,33 @@
+#pragma once
+// Small helpers shared by the codecs: URL building, header setting, content-part text.
+
+#include <string>
+#include <string_view>
+
+#include "http/transport.h"
+#include "llmpool/chat.h"
+
+namespace llmpool::providers {
+
+/** base_url without trailing slashes + path (which starts with '/'). */
+std::string joinUrl(std::string_view base_url, std::string_view path);
+
+/** Percent-encodes everything except RFC 3986 unreserved characters. */
+std::string percentEncode(std::string_view text);
+
+/** Sets a header, replacing any header of the same name (case-insensitive). */
+void setHeader(http::Headers& headers, std::string_view name, std::string value);
+
+/** Joins the `text` of every text part of an OpenAI content array with '\n'. */
+std::string textOfParts(const Json& parts);
+
+/** True when every element of a content array is a text part. */
+bool partsAreAllText(const Json& parts);
+
+/** Serialises compactly; invalid UTF-8 in strings is replaced (U+FFFD), never thrown about. */
+std::string dumpJson(const Json& value);
+
+/** A JSON value's string, or "" when it is not a string. */
+std::string stringOr(const Json& object, const char* key);
+
+}  // namespace llmpool::providers
