@@ -1,0 +1,775 @@
+// BackgroundProcessor: one dispatcher thread moves tasks from the TaskQueue to the completer and
+// results from the completer to the queue and to their destination. The completer's callbacks
+// only append to `completions_` and wake the dispatcher, so every queue write and every result
+// delivery happens on the dispatcher thread, in batches.
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "llmpool/processor.h"
+#include "metrics/histogram.h"
+#include "processor/processor_factory.h"
+#include "processor/task_retry.h"
+
+namespace llmpool {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+struct Delivery {
+  TaskCallback callback;
+  std::shared_ptr<std::promise<TaskResult>> promise;
+};
+
+/** A task sent to the completer and not yet answered. */
+struct Flight {
+  tasks::LeasedTask leased;
+  RequestHandle handle;
+  bool cancel_requested = false;     // cancel(id) or stop(Cancel): no retry
+  bool release_on_complete = false;  // stop(Pause) after grace: back to the queue, not finished
+};
+
+/** Something the dispatcher must turn into a result or a retry. */
+struct Completion {
+  std::string id;
+  Result<ChatResponse> outcome;
+  std::optional<tasks::LeasedTask> local;  // set: finished without a flight (cancel, drop, ...)
+};
+
+DurationSummary summarize(const metrics::Histogram& h) {
+  const auto s = h.snapshot();
+  DurationSummary d;
+  d.count = s.count;
+  d.sum = s.sum;
+  d.max = s.max;
+  d.p50 = s.percentile(0.50);
+  d.p95 = s.percentile(0.95);
+  d.p99 = s.percentile(0.99);
+  return d;
+}
+
+}  // namespace
+
+std::string validateProcessorConfig(const ProcessorConfig& c) {
+  std::string problems;
+  auto add = [&](const std::string& p) {
+    if (!problems.empty()) problems += "; ";
+    problems += p;
+  };
+  if (c.concurrency < 1) add("processor.concurrency must be >= 1");
+  if (c.max_queue < 1) add("processor.max_queue must be >= 1");
+  if (c.max_task_attempts < 1) add("processor.max_task_attempts must be >= 1");
+  if (c.results_buffer < 0) add("processor.results_buffer must be >= 0");
+  if (c.task_timeout < Millis::zero()) add("processor.task_timeout must be >= 0");
+  if (c.block_timeout < Millis::zero()) add("processor.block_timeout must be >= 0");
+  if (c.aging_after < Millis::zero()) add("processor.aging_after must be >= 0");
+  if (c.retry_backoff < Millis::zero()) add("processor.retry_backoff must be >= 0");
+  if (c.max_retry_backoff < c.retry_backoff) add("processor.max_retry_backoff < retry_backoff");
+  return problems;
+}
+
+struct BackgroundProcessor::Impl {
+  Impl(ProcessorConfig cfg, std::unique_ptr<tasks::TaskQueue> q, const Clock& clk)
+      : config(std::move(cfg)), clock(clk), queue(std::move(q)) {}
+
+  const ProcessorConfig config;
+  const Clock& clock;
+  const std::unique_ptr<tasks::TaskQueue> queue;
+
+  // Lock order: mu_ before the queue's own lock (submit and cancel call the queue under mu_; the
+  // dispatcher calls it without mu_). Never held while calling the completer or user code.
+  mutable std::mutex mu_;
+  std::condition_variable wake_;           // the dispatcher: completions, submissions, stop
+  std::condition_variable room_;           // submitters blocked on a full queue
+  std::shared_ptr<ChatCompleter> pool_;    // guarded by mu_
+  std::shared_ptr<ChatCompleter> legacy_;  // guarded by mu_
+  ResultSink sink_;                        // set before start(), then read-only
+  std::unordered_map<std::string, Delivery> deliveries_;  // guarded by mu_
+  std::unordered_map<std::string, Flight> flights_;       // guarded by mu_
+  std::unordered_set<std::string> cancel_requests_;       // guarded by mu_
+  std::vector<Completion> completions_;                   // guarded by mu_
+  std::deque<TaskResult> buffer_;                         // guarded by mu_
+  bool kick_ = false;                                     // guarded by mu_
+  bool accepting_ = true;                                 // guarded by mu_
+  bool started_ = false;                                  // guarded by mu_
+  bool exited_ = false;                // the dispatcher has returned; guarded by mu_
+  std::optional<StopMode> stop_mode_;  // guarded by mu_
+  std::optional<MonotonicClock::time_point> grace_deadline_;  // guarded by mu_ (real time)
+  bool grace_applied_ = false;                                // guarded by mu_
+  ProcessorStats counters_;  // counters only (gauges filled by stats()); guarded by mu_
+  metrics::Histogram queue_wait_;
+  metrics::Histogram run_time_;
+
+  // Dispatcher-thread only.
+  std::unordered_map<std::string, SystemTime> first_sent_;
+  bool cancelled_queue_ = false;
+
+  std::mutex stop_mu_;  // serializes stop() calls
+  std::jthread dispatcher_;
+
+  // ---------------------------------------------------------------- submission
+
+  Result<void> submitOne(Task task, Delivery delivery, bool may_block) {
+    if (task.id.empty()) return reject(fail(ErrorCode::InvalidRequest, "task id is empty"));
+    const auto deadline = MonotonicClock::now() + config.block_timeout;
+    std::unique_lock lock(mu_);
+    for (;;) {
+      if (!accepting_) {
+        ++counters_.rejected;
+        return fail(ErrorCode::Cancelled, "the processor is stopped");
+      }
+      const size_t queued = queue->queuedCount();
+      if (queued < static_cast<size_t>(config.max_queue))
+        return pushLocked(std::move(task), delivery);
+      switch (config.overflow) {
+        case OverflowPolicy::Reject:
+          return rejectLocked(queueFull());
+        case OverflowPolicy::DropLowest: {
+          // A duplicate must not cost an innocent task its place.
+          if (queue->state(task.id)) {
+            return rejectLocked(
+                fail(ErrorCode::InvalidRequest, "duplicate task id '" + task.id + "'"));
+          }
+          auto victim = queue->leaseLowestBelow(task.priority);
+          if (!victim) return rejectLocked(queueFull());
+          std::string victim_id = victim->task.id;
+          completions_.push_back(Completion{
+              .id = std::move(victim_id),
+              .outcome = std::unexpected(
+                  Error(ErrorCode::Dropped, "evicted from a full queue by a task of priority " +
+                                                std::string(priorityName(task.priority)))),
+              .local = std::move(*victim)});
+          return pushLocked(std::move(task), delivery);
+        }
+        case OverflowPolicy::Block:
+          if (!may_block) return rejectLocked(queueFull());
+          if (room_.wait_until(lock, deadline) == std::cv_status::timeout &&
+              queue->queuedCount() >= static_cast<size_t>(config.max_queue)) {
+            return rejectLocked(fail(ErrorCode::QueueFull,
+                                     "task queue stayed full for block_timeout (" +
+                                         std::to_string(config.block_timeout.count()) + " ms)"));
+          }
+          break;  // look again: room, or stopped
+      }
+    }
+  }
+
+  std::unexpected<Error> queueFull() const {
+    return fail(ErrorCode::QueueFull,
+                "task queue is full (max_queue " + std::to_string(config.max_queue) + ")");
+  }
+
+  std::unexpected<Error> reject(std::unexpected<Error> e) {
+    std::lock_guard lock(mu_);
+    return rejectLocked(std::move(e));
+  }
+  std::unexpected<Error> rejectLocked(std::unexpected<Error> e) {
+    ++counters_.rejected;
+    return e;
+  }
+
+  Result<void> pushLocked(Task task, const Delivery& delivery) {
+    const std::string id = task.id;
+    std::vector<Task> one;
+    one.push_back(std::move(task));
+    auto pushed = queue->push(std::move(one), clock.systemNow());
+    if (!pushed.front()) return rejectLocked(std::unexpected(pushed.front().error()));
+    if (delivery.callback || delivery.promise) deliveries_[id] = delivery;
+    ++counters_.submitted;
+    kick_ = true;
+    wake_.notify_one();
+    return {};
+  }
+
+  BatchSubmitResult submitMany(std::vector<Task> tasks) {
+    BatchSubmitResult out;
+    constexpr size_t kChunk = 2048;  // one transaction per chunk
+    size_t i = 0;
+    std::unique_lock lock(mu_);
+    auto deadline = MonotonicClock::now() + config.block_timeout;
+    while (i < tasks.size()) {
+      if (!accepting_) {
+        for (; i < tasks.size(); ++i) {
+          ++counters_.rejected;
+          out.rejected.emplace_back(tasks[i].id,
+                                    Error(ErrorCode::Cancelled, "the processor is stopped"));
+        }
+        break;
+      }
+      const size_t queued = queue->queuedCount();
+      const size_t cap = static_cast<size_t>(config.max_queue);
+      if (queued >= cap) {
+        if (config.overflow == OverflowPolicy::Block) {
+          if (room_.wait_until(lock, deadline) == std::cv_status::timeout &&
+              queue->queuedCount() >= cap) {
+            for (; i < tasks.size(); ++i) {
+              ++counters_.rejected;
+              out.rejected.emplace_back(tasks[i].id, queueFull().error());
+            }
+          }
+          continue;
+        }
+        // Reject / DropLowest decide task by task.
+        lock.unlock();
+        std::string id = tasks[i].id;
+        if (auto r = submitOne(std::move(tasks[i]), {}, false); r) {
+          ++out.accepted;
+        } else {
+          out.rejected.emplace_back(std::move(id), r.error());
+        }
+        ++i;
+        lock.lock();
+        continue;
+      }
+      const size_t n = std::min({cap - queued, tasks.size() - i, kChunk});
+      std::vector<Task> chunk(
+          std::make_move_iterator(tasks.begin() + static_cast<ptrdiff_t>(i)),
+          std::make_move_iterator(tasks.begin() + static_cast<ptrdiff_t>(i + n)));
+      std::vector<std::string> ids;
+      ids.reserve(n);
+      for (const auto& t : chunk) ids.push_back(t.id);
+      auto pushed = queue->push(std::move(chunk), clock.systemNow());
+      for (size_t k = 0; k < n; ++k) {
+        if (pushed[k]) {
+          ++out.accepted;
+          ++counters_.submitted;
+        } else {
+          ++counters_.rejected;
+          out.rejected.emplace_back(std::move(ids[k]), pushed[k].error());
+        }
+      }
+      i += n;
+      deadline = MonotonicClock::now() + config.block_timeout;
+      kick_ = true;
+      wake_.notify_one();
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- cancel
+
+  bool cancelById(const std::string& id) {
+    RequestHandle handle;
+    {
+      std::lock_guard lock(mu_);
+      if (exited_) return false;  // stopped: nothing runs any more, nothing can be cancelled
+      if (auto it = flights_.find(id); it != flights_.end()) {
+        it->second.cancel_requested = true;
+        handle = it->second.handle;
+      } else if (auto leased = queue->leaseById(id)) {
+        completions_.push_back(
+            Completion{.id = id,
+                       .outcome = std::unexpected(Error(ErrorCode::Cancelled, "task cancelled")),
+                       .local = std::move(*leased)});
+        kick_ = true;
+        wake_.notify_one();
+        room_.notify_all();
+        return true;
+      } else if (queue->state(id) == TaskState::Running) {
+        // Leased by the dispatcher but not yet sent, or between an answer and its retry: the
+        // dispatcher checks this set before sending and before re-queuing.
+        cancel_requests_.insert(id);
+        return true;
+      } else {
+        return false;
+      }
+    }
+    handle.cancel();  // outside mu_: the completer may answer synchronously on its own thread
+    return true;
+  }
+
+  // ---------------------------------------------------------------- dispatcher
+
+  void run() {
+    for (;;) {
+      std::vector<Completion> done;
+      std::optional<StopMode> mode;
+      {
+        std::unique_lock lock(mu_);
+        auto ready = [&] { return kick_ || !completions_.empty(); };
+        if (!ready()) {
+          if (auto wake = nextWakeLocked()) {
+            wake_.wait_until(lock, *wake, ready);
+          } else {
+            wake_.wait(lock, ready);
+          }
+        }
+        kick_ = false;
+        done.swap(completions_);
+        applyGraceLocked();
+        mode = stop_mode_;
+      }
+      handleCompletions(std::move(done));
+      if (mode == StopMode::Cancel) {
+        cancelEverything();
+      } else if (mode != StopMode::Pause) {
+        dispatch();
+      }
+      if (mode && finishedFor(*mode)) {
+        std::lock_guard lock(mu_);
+        exited_ = true;
+        return;
+      }
+    }
+  }
+
+  /** When the dispatcher must look again without being woken: a retry becoming ready, or the
+   *  end of a stop grace period. Real (steady) time, since it bounds a real wait. */
+  std::optional<MonotonicClock::time_point> nextWakeLocked() const {
+    std::optional<MonotonicClock::time_point> wake;
+    if (stop_mode_ && grace_deadline_ && !grace_applied_) wake = grace_deadline_;
+    const bool dispatching = !stop_mode_ || *stop_mode_ == StopMode::Drain;
+    if (dispatching && flights_.size() < static_cast<size_t>(config.concurrency)) {
+      if (auto next = queue->nextDelayed()) {
+        const auto in = *next - clock.systemNow();
+        const auto at = MonotonicClock::now() +
+                        duration_cast<MonotonicClock::duration>(std::max(in, decltype(in)::zero()));
+        if (!wake || at < *wake) wake = at;
+      }
+    }
+    return wake;
+  }
+
+  void applyGraceLocked() {
+    if (!stop_mode_ || !grace_deadline_ || grace_applied_) return;
+    if (MonotonicClock::now() < *grace_deadline_) return;
+    grace_applied_ = true;
+    if (*stop_mode_ == StopMode::Drain) {
+      stop_mode_ = StopMode::Cancel;  // grace is over: whatever is left is cancelled
+    } else if (*stop_mode_ == StopMode::Pause) {
+      std::vector<RequestHandle> handles;
+      for (auto& [id, f] : flights_) {
+        f.release_on_complete = true;
+        handles.push_back(f.handle);
+      }
+      // Cancelling under mu_ is safe: a completer never runs `done` inside cancel() on this
+      // thread's stack (the contract), it only schedules it.
+      for (auto& h : handles) h.cancel();
+    }
+  }
+
+  bool finishedFor(StopMode mode) {
+    std::lock_guard lock(mu_);
+    if (!flights_.empty() || !completions_.empty()) return false;
+    if (mode == StopMode::Drain) return queue->queuedCount() == 0;
+    return true;  // Cancel emptied the queue; Pause leaves it stored
+  }
+
+  void cancelEverything() {
+    std::vector<RequestHandle> handles;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [id, f] : flights_) {
+        if (f.cancel_requested) continue;
+        f.cancel_requested = true;
+        handles.push_back(f.handle);
+      }
+    }
+    for (auto& h : handles) h.cancel();
+    std::vector<Completion> local;
+    for (auto& leased : queue->leaseAll()) {
+      std::string id = leased.task.id;
+      local.push_back(Completion{
+          .id = std::move(id),
+          .outcome = std::unexpected(Error(ErrorCode::Cancelled, "processor stopped (cancel)")),
+          .local = std::move(leased)});
+    }
+    if (!local.empty()) handleCompletions(std::move(local));
+    cancelled_queue_ = true;
+  }
+
+  void dispatch() {
+    // Tasks that finish without being sent (expired, cancelled, no provider) leave their slot
+    // free, so keep leasing until the slots are full or nothing is ready.
+    while (dispatchOnce()) {
+    }
+  }
+
+  /** Leases up to the free slots; true when something was leased. */
+  bool dispatchOnce() {
+    size_t free = 0;
+    {
+      std::lock_guard lock(mu_);
+      const auto limit = static_cast<size_t>(config.concurrency);
+      free = flights_.size() < limit ? limit - flights_.size() : 0;
+    }
+    if (free == 0) return false;
+    auto leased = queue->lease(free, clock.systemNow());
+    if (leased.empty()) return false;
+    {
+      std::lock_guard lock(mu_);  // taken so a submitter between its check and its wait sees it
+      room_.notify_all();
+    }
+    std::vector<Completion> local;
+    const SystemTime now = clock.systemNow();
+    for (auto& lt : leased) {
+      std::string id = lt.task.id;
+      if (lt.load_error) {
+        Error e = *lt.load_error;
+        local.push_back({std::move(id), std::unexpected(std::move(e)), std::move(lt)});
+        continue;
+      }
+      if (lt.task.expires_at && *lt.task.expires_at <= now) {
+        {
+          std::lock_guard lock(mu_);
+          ++counters_.expired;
+        }
+        local.push_back(
+            {std::move(id),
+             std::unexpected(Error(ErrorCode::DeadlineExceeded, "task expired before it was sent")),
+             std::move(lt)});
+        continue;
+      }
+      std::shared_ptr<ChatCompleter> completer;
+      bool legacy = false;
+      bool cancelled = false;
+      {
+        std::lock_guard lock(mu_);
+        cancelled = cancel_requests_.erase(id) > 0;
+        completer = pool_ ? pool_ : legacy_;
+        legacy = !pool_ && legacy_;
+      }
+      if (cancelled) {
+        local.push_back({std::move(id),
+                         std::unexpected(Error(ErrorCode::Cancelled, "task cancelled")),
+                         std::move(lt)});
+        continue;
+      }
+      if (!completer) {
+        // Never a placeholder success: without a provider the task fails, and says why.
+        local.push_back(
+            {std::move(id),
+             std::unexpected(Error(ErrorCode::NoDeployment,
+                                   "no provider: call withClientPool() or withLegacyProvider() "
+                                   "before running tasks")),
+             std::move(lt)});
+        continue;
+      }
+      send(std::move(lt), *completer, legacy, now);
+    }
+    if (!local.empty()) handleCompletions(std::move(local));
+    return true;
+  }
+
+  void send(tasks::LeasedTask lt, ChatCompleter& completer, bool legacy, SystemTime now) {
+    const std::string id = lt.task.id;
+    RequestOptions options = lt.task.options;
+    if (!options.deadline && config.task_timeout > Millis::zero())
+      options.deadline = config.task_timeout;
+    if (lt.task.expires_at) {
+      // The request may not outlive the task: cap its deadline at the time left (at least 1 ms).
+      const auto left =
+          std::max(duration_cast<milliseconds>(*lt.task.expires_at - now), milliseconds(1));
+      options.deadline = options.deadline ? std::min(*options.deadline, left) : left;
+    }
+    if (legacy) options.max_attempts = 1;  // the legacy path: one direct call, no pool retries
+    if (options.priority == 0) options.priority = static_cast<int>(lt.task.priority);
+    ChatRequest request = lt.task.request;
+    ++lt.attempts;
+    first_sent_.try_emplace(id, now);
+    {
+      std::lock_guard lock(mu_);
+      flights_[id] = Flight{.leased = std::move(lt),
+                            .handle = {},
+                            .cancel_requested = false,
+                            .release_on_complete = false};
+    }
+    RequestHandle handle = completer.complete(
+        std::move(request), std::move(options), [this, id](Result<ChatResponse> outcome) {
+          std::lock_guard lock(mu_);
+          completions_.push_back(Completion{.id = id, .outcome = std::move(outcome), .local = {}});
+          wake_.notify_one();
+        });
+    bool cancel_now = false;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = flights_.find(id); it != flights_.end()) {
+        it->second.handle = handle;
+        cancel_now = it->second.cancel_requested;
+      }
+    }
+    if (cancel_now) handle.cancel();
+  }
+
+  void handleCompletions(std::vector<Completion> done) {
+    if (done.empty()) return;
+    const SystemTime now = clock.systemNow();
+    std::vector<tasks::RequeueItem> requeues;
+    std::vector<TaskResult> finals;
+    for (auto& c : done) {
+      tasks::LeasedTask lt;
+      bool from_flight = false;
+      Flight flight;
+      if (c.local) {
+        lt = std::move(*c.local);
+      } else {
+        std::lock_guard lock(mu_);
+        auto node = flights_.extract(c.id);
+        if (node.empty()) continue;  // a second answer for one request: ignore
+        flight = std::move(node.mapped());
+        lt = std::move(flight.leased);
+        from_flight = true;
+      }
+      if (from_flight && !c.outcome) {
+        bool cancel_requested = flight.cancel_requested;
+        bool stopping_cancel = false;
+        {
+          std::lock_guard lock(mu_);
+          cancel_requested = cancel_requests_.erase(c.id) > 0 || cancel_requested;
+          stopping_cancel = stop_mode_ == StopMode::Cancel;
+        }
+        if (flight.release_on_complete && !cancel_requested) {
+          --lt.attempts;  // interrupted by our own shutdown: not a real attempt
+          requeues.push_back({std::move(lt), now});
+          continue;
+        }
+        if (cancel_requested && c.outcome.error().code != ErrorCode::Cancelled) {
+          c.outcome = std::unexpected(Error(ErrorCode::Cancelled, "task cancelled"));
+        }
+        const int max_attempts =
+            std::max(1, lt.task.max_attempts.value_or(config.max_task_attempts));
+        if (!cancel_requested && !stopping_cancel && lt.attempts < max_attempts &&
+            processor::isRetryableTaskError(c.outcome.error())) {
+          const SystemTime ready =
+              now + processor::taskRetryDelay(config, lt.attempts, c.outcome.error());
+          if (!lt.task.expires_at || ready < *lt.task.expires_at) {
+            std::lock_guard lock(mu_);
+            ++counters_.retried;
+            requeues.push_back({std::move(lt), ready});
+            continue;
+          }
+        }
+      }
+      finals.push_back(makeResult(std::move(lt), std::move(c.outcome), now));
+    }
+    if (!requeues.empty()) {
+      queue->requeue(std::move(requeues));
+      std::lock_guard lock(mu_);
+      kick_ = true;  // a retry with no backoff is ready now
+    }
+    if (finals.empty()) return;
+    // Stored first, then delivered: after a crash the queue, not the sink, is the truth.
+    queue->complete(finals);
+    for (auto& r : finals) deliver(std::move(r));
+  }
+
+  TaskResult makeResult(tasks::LeasedTask lt, Result<ChatResponse> outcome, SystemTime now) {
+    TaskResult r;
+    r.task_id = lt.task.id;
+    r.priority = lt.task.priority;
+    r.outcome = std::move(outcome);
+    r.attempts = lt.attempts;
+    r.metadata = std::move(lt.task.metadata);
+    const auto sent = first_sent_.find(r.task_id);
+    const SystemTime started = sent != first_sent_.end() ? sent->second : now;
+    r.queue_wait = std::max(Duration::zero(), duration_cast<Duration>(started - lt.enqueued_at));
+    r.run_time = std::max(Duration::zero(), duration_cast<Duration>(now - started));
+    if (sent != first_sent_.end()) first_sent_.erase(sent);
+    return r;
+  }
+
+  void deliver(TaskResult r) {
+    queue_wait_.observe(r.queue_wait);
+    if (r.attempts > 0) run_time_.observe(r.run_time);
+    Delivery d;
+    {
+      std::lock_guard lock(mu_);
+      cancel_requests_.erase(r.task_id);
+      if (r.ok()) {
+        ++counters_.succeeded;
+      } else {
+        ++counters_.failed;
+        const ErrorCode code = r.outcome.error().code;
+        ++counters_.failed_by_kind[std::string(errorCodeName(code))];
+        if (code == ErrorCode::Cancelled) ++counters_.cancelled;
+        if (code == ErrorCode::Dropped) ++counters_.dropped;
+      }
+      if (auto node = deliveries_.extract(r.task_id); !node.empty()) d = std::move(node.mapped());
+      if (!d.callback && !d.promise && !sink_) {
+        buffer_.push_back(std::move(r));
+        // Bounded: the oldest result gives way (counted), the dispatcher never waits on readers.
+        while (buffer_.size() > static_cast<size_t>(config.results_buffer)) {
+          buffer_.pop_front();
+          ++counters_.results_buffer_dropped;
+        }
+        return;
+      }
+    }
+    // User code runs outside mu_; an exception from it must not kill the dispatcher.
+    try {
+      if (d.callback) {
+        d.callback(r);
+      } else if (d.promise) {
+        d.promise->set_value(std::move(r));
+      } else {
+        sink_(r);
+      }
+    } catch (...) {
+    }
+  }
+};
+
+// -------------------------------------------------------------------- public surface
+
+Result<std::unique_ptr<BackgroundProcessor>> ProcessorFactory::create(
+    ProcessorConfig config, std::unique_ptr<tasks::TaskQueue> queue, ProcessorDeps deps) {
+  if (auto problems = validateProcessorConfig(config); !problems.empty()) {
+    return fail(ErrorCode::InvalidConfig, problems);
+  }
+  if (!queue) return fail(ErrorCode::InvalidConfig, "processor: no task queue");
+  const Clock& clock = deps.clock ? *deps.clock : SteadyClock::instance();
+  auto impl =
+      std::make_unique<BackgroundProcessor::Impl>(std::move(config), std::move(queue), clock);
+  return std::unique_ptr<BackgroundProcessor>(new BackgroundProcessor(std::move(impl)));
+}
+
+Result<std::unique_ptr<BackgroundProcessor>> BackgroundProcessor::create(ProcessorConfig config,
+                                                                         ProcessorDeps deps) {
+  if (auto problems = validateProcessorConfig(config); !problems.empty()) {
+    return fail(ErrorCode::InvalidConfig, problems);
+  }
+  tasks::QueueOptions options;
+  options.aging_after = config.aging_after;
+  auto queue = tasks::openTaskQueue(config.queue, options);
+  if (!queue) return std::unexpected(queue.error());
+  return ProcessorFactory::create(std::move(config), std::move(*queue), deps);
+}
+
+BackgroundProcessor::BackgroundProcessor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+BackgroundProcessor::~BackgroundProcessor() {
+  // A durable queue keeps its unfinished tasks for the next run; a memory queue cannot, so its
+  // tasks complete Cancelled rather than vanish. A no-op after an explicit stop().
+  stop(impl_->queue->durable() ? StopMode::Pause : StopMode::Cancel);
+}
+
+BackgroundProcessor& BackgroundProcessor::withClientPool(std::shared_ptr<ChatCompleter> pool) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->pool_ = std::move(pool);
+  return *this;
+}
+
+BackgroundProcessor& BackgroundProcessor::withLegacyProvider(
+    std::shared_ptr<ChatCompleter> provider) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->legacy_ = std::move(provider);
+  return *this;
+}
+
+BackgroundProcessor& BackgroundProcessor::withResultSink(ResultSink sink) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->sink_ = std::move(sink);
+  return *this;
+}
+
+Result<void> BackgroundProcessor::start() {
+  std::lock_guard lock(impl_->mu_);
+  if (impl_->started_) return fail(ErrorCode::InvalidRequest, "processor already started");
+  if (!impl_->accepting_) return fail(ErrorCode::Cancelled, "processor already stopped");
+  impl_->started_ = true;
+  impl_->kick_ = true;  // tasks submitted before start(), or recovered from the store
+  impl_->dispatcher_ = std::jthread([impl = impl_.get()] { impl->run(); });
+  return {};
+}
+
+void BackgroundProcessor::stop(StopMode mode, std::optional<std::chrono::milliseconds> grace) {
+  std::lock_guard stop_lock(impl_->stop_mu_);
+  if (impl_->dispatcher_.joinable() && impl_->dispatcher_.get_id() == std::this_thread::get_id()) {
+    return;  // called from a result callback: joining ourselves would deadlock
+  }
+  {
+    std::lock_guard lock(impl_->mu_);
+    impl_->accepting_ = false;
+    if (mode == StopMode::Pause && !impl_->queue->durable()) mode = StopMode::Cancel;
+    // A later, harsher stop wins (Drain -> Cancel); a milder one does not undo it.
+    if (!impl_->stop_mode_ || mode == StopMode::Cancel) impl_->stop_mode_ = mode;
+    if (grace) impl_->grace_deadline_ = MonotonicClock::now() + *grace;
+    impl_->kick_ = true;
+    if (!impl_->started_) {
+      // Never started: run the dispatcher now so queued tasks still get their results.
+      impl_->started_ = true;
+      impl_->dispatcher_ = std::jthread([impl = impl_.get()] { impl->run(); });
+    }
+    impl_->wake_.notify_all();
+    impl_->room_.notify_all();
+  }
+  if (impl_->dispatcher_.joinable()) impl_->dispatcher_.join();
+}
+
+Result<void> BackgroundProcessor::submit(Task task, TaskCallback on_done) {
+  return impl_->submitOne(std::move(task), Delivery{std::move(on_done), nullptr}, true);
+}
+
+Result<void> BackgroundProcessor::trySubmit(Task task, TaskCallback on_done) {
+  return impl_->submitOne(std::move(task), Delivery{std::move(on_done), nullptr}, false);
+}
+
+Result<std::future<TaskResult>> BackgroundProcessor::submitWithFuture(Task task) {
+  auto promise = std::make_shared<std::promise<TaskResult>>();
+  auto future = promise->get_future();
+  auto ok = impl_->submitOne(std::move(task), Delivery{{}, std::move(promise)}, true);
+  if (!ok) return std::unexpected(ok.error());
+  return future;
+}
+
+BatchSubmitResult BackgroundProcessor::submitBatch(std::vector<Task> tasks) {
+  return impl_->submitMany(std::move(tasks));
+}
+
+bool BackgroundProcessor::cancel(const std::string& id) { return impl_->cancelById(id); }
+
+std::optional<TaskState> BackgroundProcessor::taskState(const std::string& id) const {
+  return impl_->queue->state(id);
+}
+
+std::optional<TaskResult> BackgroundProcessor::storedResult(const std::string& id) const {
+  return impl_->queue->result(id);
+}
+
+void BackgroundProcessor::forEachStoredResult(
+    const std::function<void(const TaskResult&)>& fn) const {
+  impl_->queue->forEachResult(fn);
+}
+
+std::optional<TaskResult> BackgroundProcessor::tryReceive() {
+  std::lock_guard lock(impl_->mu_);
+  if (impl_->buffer_.empty()) return std::nullopt;
+  TaskResult r = std::move(impl_->buffer_.front());
+  impl_->buffer_.pop_front();
+  return r;
+}
+
+std::vector<TaskResult> BackgroundProcessor::drain() {
+  std::lock_guard lock(impl_->mu_);
+  std::vector<TaskResult> out(std::make_move_iterator(impl_->buffer_.begin()),
+                              std::make_move_iterator(impl_->buffer_.end()));
+  impl_->buffer_.clear();
+  return out;
+}
+
+ProcessorStats BackgroundProcessor::stats() const {
+  ProcessorStats s;
+  {
+    std::lock_guard lock(impl_->mu_);
+    s = impl_->counters_;
+    s.in_flight = impl_->flights_.size();
+  }
+  const auto counts = impl_->queue->counts();
+  s.queued = counts.queued;
+  for (int p = 0; p < kPriorityCount; ++p) {
+    s.queued_by_priority[static_cast<Priority>(p)] =
+        counts.queued_by_priority[static_cast<size_t>(p)];
+  }
+  s.queue_wait = summarize(impl_->queue_wait_);
+  s.run_time = summarize(impl_->run_time_);
+  return s;
+}
+
+const ProcessorConfig& BackgroundProcessor::config() const { return impl_->config; }
+
+}  // namespace llmpool

@@ -1,0 +1,403 @@
+#include "tasks/sqlite_task_queue.h"
+
+#include <string>
+
+#include "tasks/task_json.h"
+
+namespace llmpool::tasks {
+namespace {
+
+// Task states as stored. Leased rows are what a crash leaves behind; open() re-queues them.
+constexpr int kQueued = 0;
+constexpr int kLeased = 1;
+constexpr int kFinished = 2;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS tasks (
+  seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+  id            TEXT NOT NULL UNIQUE,
+  priority      INTEGER NOT NULL,
+  state         INTEGER NOT NULL,
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  enqueued_ms   INTEGER NOT NULL,
+  not_before_ms INTEGER,
+  task          TEXT NOT NULL,
+  result        TEXT,
+  finished_ms   INTEGER
+);
+CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks(state, seq);
+)sql";
+
+void bindText(sqlite3_stmt* s, int index, const std::string& text) {
+  sqlite3_bind_text(s, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+std::string columnText(sqlite3_stmt* s, int index) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, index));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, index))) : std::string();
+}
+
+// Runs a prepared statement that returns no rows, and resets it for reuse.
+int run(sqlite3_stmt* s) {
+  const int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  return rc;
+}
+
+int64_t nowMillis(SystemTime now) { return toUnixMillis(now); }
+
+}  // namespace
+
+SqliteTaskQueue::SqliteTaskQueue(SqliteHandle db, const QueueOptions& options)
+    : db_(std::move(db)), order_(options.aging_after) {}
+
+SqliteTaskQueue::~SqliteTaskQueue() {
+  // Statements must be finalized before the connection closes; members are destroyed in reverse
+  // declaration order, so the statements (declared after db_) already go first. Reset them
+  // explicitly anyway so an unfinished statement never keeps the WAL busy.
+  for (Statement* s : {&insert_, &load_, &mark_leased_, &requeue_, &complete_, &state_, &result_,
+                       &begin_, &commit_, &rollback_}) {
+    s->reset();
+  }
+}
+
+Result<std::unique_ptr<SqliteTaskQueue>> SqliteTaskQueue::open(const Settings& settings,
+                                                               const QueueOptions& options) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(settings.path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  SqliteHandle db(raw);
+  if (rc != SQLITE_OK) {
+    std::string why = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    return fail(ErrorCode::InvalidConfig,
+                "cannot open task queue database '" + settings.path + "': " + why);
+  }
+  std::unique_ptr<SqliteTaskQueue> q(new SqliteTaskQueue(std::move(db), options));
+  // WAL: readers never block the writer and a commit is one sequential append.
+  // synchronous=NORMAL in WAL mode syncs at checkpoints only: durable against process crashes.
+  const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
+                              (settings.full_sync ? "FULL" : "NORMAL") +
+                              "; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=OFF;";
+  for (const char* sql : {pragmas.c_str(), kSchema}) {
+    if (auto ok = q->exec(sql); !ok) {
+      Error e = ok.error();
+      e.code = ErrorCode::InvalidConfig;
+      e.message = "task queue database '" + settings.path + "': " + e.message;
+      return std::unexpected(std::move(e));
+    }
+  }
+  if (auto ok = q->prepareAll(); !ok) return std::unexpected(ok.error());
+  if (auto ok = q->recover(); !ok) return std::unexpected(ok.error());
+  return q;
+}
+
+Result<void> SqliteTaskQueue::exec(const char* sql) const {
+  char* err = nullptr;
+  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string message = err ? err : "unknown sqlite error";
+    sqlite3_free(err);
+    return fail(ErrorCode::Internal, message);
+  }
+  return {};
+}
+
+Statement SqliteTaskQueue::prepare(const char* sql) const {
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+  return Statement(s);
+}
+
+Result<void> SqliteTaskQueue::prepareAll() {
+  insert_ = prepare(
+      "INSERT OR IGNORE INTO tasks(id, priority, state, attempts, enqueued_ms, task) "
+      "VALUES(?1, ?2, 0, 0, ?3, ?4)");
+  load_ = prepare("SELECT task, attempts, enqueued_ms FROM tasks WHERE seq = ?1");
+  mark_leased_ = prepare("UPDATE tasks SET state = 1 WHERE seq = ?1 AND state = 0");
+  requeue_ = prepare(
+      "UPDATE tasks SET state = 0, attempts = ?2, not_before_ms = ?3 WHERE id = ?1 AND state = 1");
+  complete_ = prepare(
+      "UPDATE tasks SET state = 2, result = ?2, finished_ms = ?3, attempts = ?4 "
+      "WHERE id = ?1 AND state <> 2");
+  state_ = prepare("SELECT state FROM tasks WHERE id = ?1");
+  result_ = prepare("SELECT result FROM tasks WHERE id = ?1 AND state = 2");
+  begin_ = prepare("BEGIN IMMEDIATE");
+  commit_ = prepare("COMMIT");
+  rollback_ = prepare("ROLLBACK");
+  for (const Statement* s : {&insert_, &load_, &mark_leased_, &requeue_, &complete_, &state_,
+                             &result_, &begin_, &commit_, &rollback_}) {
+    if (!*s) return fail(ErrorCode::Internal, std::string("sqlite: ") + sqlite3_errmsg(db_.get()));
+  }
+  return {};
+}
+
+Result<void> SqliteTaskQueue::recover() {
+  std::lock_guard lock(mu_);
+  // Tasks leased by a run that died were possibly sent but have no stored result: send again.
+  static_assert(kQueued == 0 && kLeased == 1 && kFinished == 2, "the SQL below spells them out");
+  if (auto ok = exec("UPDATE tasks SET state = 0 WHERE state = 1"); !ok) return ok;
+  recovered_ = static_cast<size_t>(sqlite3_changes(db_.get()));
+  Statement scan = prepare(
+      "SELECT seq, id, priority, enqueued_ms, not_before_ms FROM tasks WHERE state = 0 "
+      "ORDER BY seq");
+  while (sqlite3_step(scan.get()) == SQLITE_ROW) {
+    OrderEntry e;
+    e.seq = static_cast<uint64_t>(sqlite3_column_int64(scan.get(), 0));
+    e.id = columnText(scan.get(), 1);
+    e.priority = static_cast<Priority>(sqlite3_column_int(scan.get(), 2) & 3);
+    e.enqueued_at = fromUnixMillis(sqlite3_column_int64(scan.get(), 3));
+    std::optional<SystemTime> not_before;
+    if (sqlite3_column_type(scan.get(), 4) != SQLITE_NULL) {
+      not_before = fromUnixMillis(sqlite3_column_int64(scan.get(), 4));
+    }
+    order_.add(std::move(e), not_before);
+  }
+  Statement count = prepare("SELECT COUNT(*) FROM tasks WHERE state = 2");
+  if (sqlite3_step(count.get()) == SQLITE_ROW) {
+    finished_ = static_cast<size_t>(sqlite3_column_int64(count.get(), 0));
+  }
+  return {};
+}
+
+void SqliteTaskQueue::begin() { run(begin_.get()); }
+void SqliteTaskQueue::commit() {
+  if (run(commit_.get()) != SQLITE_DONE) run(rollback_.get());
+}
+
+std::vector<Result<void>> SqliteTaskQueue::push(std::vector<Task> tasks, SystemTime now) {
+  std::vector<Result<void>> out;
+  out.reserve(tasks.size());
+  std::vector<OrderEntry> added;
+  std::lock_guard lock(mu_);
+  begin();
+  for (auto& task : tasks) {
+    if (task.id.empty()) {
+      out.push_back(fail(ErrorCode::InvalidRequest, "task id is empty"));
+      continue;
+    }
+    bindText(insert_.get(), 1, task.id);
+    sqlite3_bind_int(insert_.get(), 2, static_cast<int>(task.priority));
+    sqlite3_bind_int64(insert_.get(), 3, nowMillis(now));
+    bindText(insert_.get(), 4, taskToJson(task).dump());
+    const int rc = run(insert_.get());
+    if (rc != SQLITE_DONE) {
+      out.push_back(fail(ErrorCode::Internal,
+                         std::string("sqlite insert failed: ") + sqlite3_errmsg(db_.get())));
+      continue;
+    }
+    if (sqlite3_changes(db_.get()) == 0) {
+      out.push_back(fail(ErrorCode::InvalidRequest, "duplicate task id '" + task.id + "'"));
+      continue;
+    }
+    added.push_back(OrderEntry{.id = std::move(task.id),
+                               .seq = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_.get())),
+                               .priority = task.priority,
+                               .enqueued_at = fromUnixMillis(nowMillis(now))});
+    out.emplace_back();
+  }
+  if (run(commit_.get()) != SQLITE_DONE) {
+    // Nothing was stored: report every task of the batch as failed.
+    const std::string why = sqlite3_errmsg(db_.get());
+    run(rollback_.get());
+    for (auto& r : out) {
+      if (r) r = fail(ErrorCode::Internal, "sqlite commit failed: " + why);
+    }
+    return out;
+  }
+  for (auto& e : added) order_.add(std::move(e));
+  return out;
+}
+
+std::vector<LeasedTask> SqliteTaskQueue::loadAndMark(const std::vector<OrderEntry>& entries) {
+  std::vector<LeasedTask> out;
+  out.reserve(entries.size());
+  if (entries.empty()) return out;
+  begin();
+  for (const auto& e : entries) {
+    LeasedTask lt;
+    lt.seq = e.seq;
+    lt.enqueued_at = e.enqueued_at;
+    lt.task.id = e.id;
+    lt.task.priority = e.priority;
+    sqlite3_stmt* s = load_.get();
+    sqlite3_bind_int64(s, 1, static_cast<int64_t>(e.seq));
+    if (sqlite3_step(s) == SQLITE_ROW) {
+      lt.attempts = sqlite3_column_int(s, 1);
+      const std::string text = columnText(s, 0);
+      auto json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+      auto task = json.is_discarded() ? fail(ErrorCode::Protocol, "stored task is not JSON")
+                                      : taskFromJson(json);
+      if (task) {
+        lt.task = std::move(*task);
+      } else {
+        lt.load_error = task.error();
+      }
+    } else {
+      lt.load_error = Error(ErrorCode::Internal, "stored task row is missing");
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    sqlite3_bind_int64(mark_leased_.get(), 1, static_cast<int64_t>(e.seq));
+    run(mark_leased_.get());
+    leased_.insert(e.id);
+    out.push_back(std::move(lt));
+  }
+  commit();
+  return out;
+}
+
+std::vector<LeasedTask> SqliteTaskQueue::lease(size_t max, SystemTime now) {
+  std::lock_guard lock(mu_);
+  std::vector<OrderEntry> picked;
+  while (picked.size() < max) {
+    auto e = order_.popBest(now);
+    if (!e) break;
+    picked.push_back(std::move(*e));
+  }
+  return loadAndMark(picked);
+}
+
+std::optional<LeasedTask> SqliteTaskQueue::leaseById(const std::string& id) {
+  std::lock_guard lock(mu_);
+  // The order only knows ids; find the entry's keys through a targeted pop.
+  if (!order_.contains(id)) return std::nullopt;
+  Statement s = prepare("SELECT seq, priority, enqueued_ms FROM tasks WHERE id = ?1");
+  bindText(s.get(), 1, id);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
+  OrderEntry e{.id = id,
+               .seq = static_cast<uint64_t>(sqlite3_column_int64(s.get(), 0)),
+               .priority = static_cast<Priority>(sqlite3_column_int(s.get(), 1) & 3),
+               .enqueued_at = fromUnixMillis(sqlite3_column_int64(s.get(), 2))};
+  order_.remove(id);
+  auto out = loadAndMark({e});
+  return std::move(out.front());
+}
+
+std::optional<LeasedTask> SqliteTaskQueue::leaseLowestBelow(Priority than) {
+  std::lock_guard lock(mu_);
+  auto e = order_.popLowestBelow(than);
+  if (!e) return std::nullopt;
+  auto out = loadAndMark({*e});
+  return std::move(out.front());
+}
+
+std::vector<LeasedTask> SqliteTaskQueue::leaseAll() {
+  std::lock_guard lock(mu_);
+  return loadAndMark(order_.popAll());
+}
+
+void SqliteTaskQueue::requeue(std::vector<RequeueItem> items) {
+  std::lock_guard lock(mu_);
+  begin();
+  std::vector<std::pair<OrderEntry, SystemTime>> back;
+  for (auto& item : items) {
+    const std::string& id = item.leased.task.id;
+    if (!leased_.contains(id)) continue;
+    bindText(requeue_.get(), 1, id);
+    sqlite3_bind_int(requeue_.get(), 2, item.leased.attempts);
+    sqlite3_bind_int64(requeue_.get(), 3, nowMillis(item.not_before));
+    run(requeue_.get());
+    back.emplace_back(OrderEntry{.id = id,
+                                 .seq = item.leased.seq,
+                                 .priority = item.leased.task.priority,
+                                 .enqueued_at = item.leased.enqueued_at},
+                      item.not_before);
+  }
+  commit();
+  for (auto& [e, not_before] : back) {
+    leased_.erase(e.id);
+    order_.add(std::move(e), not_before);
+  }
+}
+
+std::vector<bool> SqliteTaskQueue::complete(const std::vector<TaskResult>& results) {
+  std::vector<bool> stored;
+  stored.reserve(results.size());
+  std::lock_guard lock(mu_);
+  begin();
+  for (const auto& r : results) {
+    bindText(complete_.get(), 1, r.task_id);
+    bindText(complete_.get(), 2, taskResultToJson(r).dump());
+    sqlite3_bind_int64(complete_.get(), 3, nowMillis(std::chrono::system_clock::now()));
+    sqlite3_bind_int(complete_.get(), 4, r.attempts);
+    const bool ok = run(complete_.get()) == SQLITE_DONE && sqlite3_changes(db_.get()) == 1;
+    stored.push_back(ok);
+  }
+  if (run(commit_.get()) != SQLITE_DONE) {
+    run(rollback_.get());
+    stored.assign(results.size(), false);
+    return stored;
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!stored[i]) continue;
+    ++finished_;
+    if (leased_.erase(results[i].task_id) == 0) order_.remove(results[i].task_id);
+  }
+  return stored;
+}
+
+std::optional<TaskState> SqliteTaskQueue::state(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  if (leased_.contains(id)) return TaskState::Running;
+  if (order_.contains(id)) return TaskState::Queued;
+  bindText(state_.get(), 1, id);
+  std::optional<TaskState> out;
+  if (sqlite3_step(state_.get()) == SQLITE_ROW) {
+    const int s = sqlite3_column_int(state_.get(), 0);
+    out = s == kFinished ? TaskState::Finished
+                         : (s == kQueued ? TaskState::Queued : TaskState::Running);
+  }
+  sqlite3_reset(state_.get());
+  sqlite3_clear_bindings(state_.get());
+  return out;
+}
+
+std::optional<TaskResult> SqliteTaskQueue::result(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  bindText(result_.get(), 1, id);
+  std::optional<TaskResult> out;
+  if (sqlite3_step(result_.get()) == SQLITE_ROW) {
+    auto json = Json::parse(columnText(result_.get(), 0), nullptr, false);
+    if (!json.is_discarded()) {
+      if (auto r = taskResultFromJson(json)) out = std::move(*r);
+    }
+  }
+  sqlite3_reset(result_.get());
+  sqlite3_clear_bindings(result_.get());
+  return out;
+}
+
+void SqliteTaskQueue::forEachResult(const std::function<void(const TaskResult&)>& fn) const {
+  std::lock_guard lock(mu_);
+  Statement scan = prepare("SELECT result FROM tasks WHERE state = 2 ORDER BY seq");
+  while (sqlite3_step(scan.get()) == SQLITE_ROW) {
+    auto json = Json::parse(columnText(scan.get(), 0), nullptr, false);
+    if (json.is_discarded()) continue;
+    if (auto r = taskResultFromJson(json)) fn(*r);
+  }
+}
+
+QueueCounts SqliteTaskQueue::counts() const {
+  std::lock_guard lock(mu_);
+  QueueCounts c;
+  c.queued = order_.size();
+  c.leased = leased_.size();
+  c.finished = finished_;
+  for (int p = 0; p < kPriorityCount; ++p) {
+    c.queued_by_priority[static_cast<size_t>(p)] = order_.count(static_cast<Priority>(p));
+  }
+  return c;
+}
+
+size_t SqliteTaskQueue::queuedCount() const {
+  std::lock_guard lock(mu_);
+  return order_.size();
+}
+
+std::optional<SystemTime> SqliteTaskQueue::nextDelayed() const {
+  std::lock_guard lock(mu_);
+  return order_.nextDelayed();
+}
+
+}  // namespace llmpool::tasks

@@ -1,0 +1,359 @@
+#include "tasks/task_json.h"
+
+#include <string>
+
+namespace llmpool::tasks {
+namespace {
+
+// nlohmann::json reports type mismatches by throwing; the readers below catch at this one
+// boundary and turn them into a Protocol error, so no exception leaves this file.
+template <class F>
+auto guarded(std::string_view what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::Protocol,
+                std::string("stored ") + std::string(what) + " is malformed: " + e.what());
+  }
+}
+
+Json toolCallsToJson(const std::vector<ToolCall>& calls) {
+  Json out = Json::array();
+  for (const auto& c : calls) {
+    out.push_back({{"id", c.id}, {"type", c.type}, {"name", c.name}, {"arguments", c.arguments}});
+  }
+  return out;
+}
+
+std::vector<ToolCall> toolCallsFromJson(const Json& json) {
+  std::vector<ToolCall> out;
+  if (!json.is_array()) return out;
+  for (const auto& j : json) {
+    ToolCall c;
+    c.id = j.value("id", "");
+    c.type = j.value("type", "function");
+    c.name = j.value("name", "");
+    c.arguments = j.value("arguments", "");
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Json attemptToJson(const Attempt& a) {
+  Json j = {{"deployment", a.deployment},        {"skipped", a.skipped},
+            {"succeeded", a.succeeded},          {"start_offset_ms", a.start_offset.count()},
+            {"duration_ms", a.duration.count()}, {"reason", a.reason}};
+  if (a.error) j["error"] = std::string(errorCodeName(*a.error));
+  if (a.http_status) j["http_status"] = *a.http_status;
+  return j;
+}
+
+Attempt attemptFromJson(const Json& j) {
+  Attempt a;
+  a.deployment = j.value("deployment", "");
+  a.skipped = j.value("skipped", false);
+  a.succeeded = j.value("succeeded", false);
+  a.start_offset = std::chrono::milliseconds(j.value("start_offset_ms", int64_t{0}));
+  a.duration = std::chrono::milliseconds(j.value("duration_ms", int64_t{0}));
+  a.reason = j.value("reason", "");
+  if (j.contains("error")) a.error = parseErrorCode(j.at("error").get<std::string>());
+  if (j.contains("http_status")) a.http_status = j.at("http_status").get<int>();
+  return a;
+}
+
+template <class T>
+void putOptional(Json& j, const char* key, const std::optional<T>& v) {
+  if (v) j[key] = *v;
+}
+
+template <class T>
+void getOptional(const Json& j, const char* key, std::optional<T>& v) {
+  if (j.contains(key) && !j.at(key).is_null()) v = j.at(key).get<T>();
+}
+
+void getOptionalMillis(const Json& j, const char* key,
+                       std::optional<std::chrono::milliseconds>& v) {
+  if (j.contains(key) && !j.at(key).is_null())
+    v = std::chrono::milliseconds(j.at(key).get<int64_t>());
+}
+
+Json usageToJson(const Usage& u) {
+  return {{"prompt_tokens", u.prompt_tokens},
+          {"completion_tokens", u.completion_tokens},
+          {"total_tokens", u.total_tokens}};
+}
+
+Usage usageFromJson(const Json& j) {
+  Usage u;
+  if (!j.is_object()) return u;
+  u.prompt_tokens = j.value("prompt_tokens", int64_t{0});
+  u.completion_tokens = j.value("completion_tokens", int64_t{0});
+  u.total_tokens = j.value("total_tokens", int64_t{0});
+  return u;
+}
+
+Json optionsToJson(const RequestOptions& o) {
+  Json j = Json::object();
+  if (!o.model.empty()) j["model"] = o.model;
+  if (o.deadline) j["deadline_ms"] = o.deadline->count();
+  if (o.attempt_timeout) j["attempt_timeout_ms"] = o.attempt_timeout->count();
+  if (o.ttft_timeout) j["ttft_timeout_ms"] = o.ttft_timeout->count();
+  putOptional(j, "max_attempts", o.max_attempts);
+  if (o.priority != 0) j["priority"] = o.priority;
+  if (!o.metadata.empty()) j["metadata"] = o.metadata;
+  return j;
+}
+
+RequestOptions optionsFromJson(const Json& j) {
+  RequestOptions o;
+  if (!j.is_object()) return o;
+  o.model = j.value("model", "");
+  getOptionalMillis(j, "deadline_ms", o.deadline);
+  getOptionalMillis(j, "attempt_timeout_ms", o.attempt_timeout);
+  getOptionalMillis(j, "ttft_timeout_ms", o.ttft_timeout);
+  getOptional(j, "max_attempts", o.max_attempts);
+  o.priority = j.value("priority", 0);
+  if (j.contains("metadata"))
+    o.metadata = j.at("metadata").get<std::map<std::string, std::string>>();
+  return o;
+}
+
+}  // namespace
+
+int64_t toUnixMillis(SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+SystemTime fromUnixMillis(int64_t ms) {
+  return SystemTime(
+      std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
+}
+
+std::optional<ErrorCode> parseErrorCode(std::string_view name) {
+  for (int i = 0; i <= static_cast<int>(ErrorCode::Internal); ++i) {
+    auto code = static_cast<ErrorCode>(i);
+    if (errorCodeName(code) == name) return code;
+  }
+  return std::nullopt;
+}
+
+Json chatRequestToJson(const ChatRequest& r) {
+  Json messages = Json::array();
+  for (const auto& m : r.messages) {
+    Json jm = {{"role", m.role}, {"content", m.content}};
+    if (!m.content_parts.is_null()) jm["content_parts"] = m.content_parts;
+    if (!m.name.empty()) jm["name"] = m.name;
+    if (!m.tool_call_id.empty()) jm["tool_call_id"] = m.tool_call_id;
+    if (!m.tool_calls.empty()) jm["tool_calls"] = toolCallsToJson(m.tool_calls);
+    messages.push_back(std::move(jm));
+  }
+  Json j = {{"model", r.model}, {"messages", std::move(messages)}};
+  putOptional(j, "temperature", r.temperature);
+  putOptional(j, "top_p", r.top_p);
+  putOptional(j, "max_tokens", r.max_tokens);
+  if (!r.stop.empty()) j["stop"] = r.stop;
+  putOptional(j, "n", r.n);
+  putOptional(j, "seed", r.seed);
+  putOptional(j, "presence_penalty", r.presence_penalty);
+  putOptional(j, "frequency_penalty", r.frequency_penalty);
+  if (!r.tools.is_null()) j["tools"] = r.tools;
+  if (!r.tool_choice.is_null()) j["tool_choice"] = r.tool_choice;
+  if (!r.response_format.is_null()) j["response_format"] = r.response_format;
+  if (!r.user.empty()) j["user"] = r.user;
+  if (r.stream) j["stream"] = true;
+  if (r.include_usage) j["include_usage"] = true;
+  if (r.extra.is_object() && !r.extra.empty()) j["extra"] = r.extra;
+  return j;
+}
+
+Result<ChatRequest> chatRequestFromJson(const Json& j) {
+  return guarded("request", [&]() -> Result<ChatRequest> {
+    if (!j.is_object()) return fail(ErrorCode::Protocol, "stored request is not an object");
+    ChatRequest r;
+    r.model = j.value("model", "");
+    if (j.contains("messages")) {
+      for (const auto& jm : j.at("messages")) {
+        ChatMessage m;
+        m.role = jm.at("role").get<std::string>();
+        m.content = jm.value("content", "");
+        if (jm.contains("content_parts")) m.content_parts = jm.at("content_parts");
+        m.name = jm.value("name", "");
+        m.tool_call_id = jm.value("tool_call_id", "");
+        if (jm.contains("tool_calls")) m.tool_calls = toolCallsFromJson(jm.at("tool_calls"));
+        r.messages.push_back(std::move(m));
+      }
+    }
+    getOptional(j, "temperature", r.temperature);
+    getOptional(j, "top_p", r.top_p);
+    getOptional(j, "max_tokens", r.max_tokens);
+    if (j.contains("stop")) r.stop = j.at("stop").get<std::vector<std::string>>();
+    getOptional(j, "n", r.n);
+    getOptional(j, "seed", r.seed);
+    getOptional(j, "presence_penalty", r.presence_penalty);
+    getOptional(j, "frequency_penalty", r.frequency_penalty);
+    if (j.contains("tools")) r.tools = j.at("tools");
+    if (j.contains("tool_choice")) r.tool_choice = j.at("tool_choice");
+    if (j.contains("response_format")) r.response_format = j.at("response_format");
+    r.user = j.value("user", "");
+    r.stream = j.value("stream", false);
+    r.include_usage = j.value("include_usage", false);
+    if (j.contains("extra")) r.extra = j.at("extra");
+    return r;
+  });
+}
+
+Json chatResponseToJson(const ChatResponse& r) {
+  Json choices = Json::array();
+  for (const auto& c : r.choices) {
+    Json jc = {{"index", c.index},
+               {"role", c.role},
+               {"content", c.content},
+               {"finish_reason", c.finish_reason}};
+    if (!c.tool_calls.empty()) jc["tool_calls"] = toolCallsToJson(c.tool_calls);
+    choices.push_back(std::move(jc));
+  }
+  Json trail = Json::array();
+  for (const auto& a : r.attempt_trail) trail.push_back(attemptToJson(a));
+  return {{"id", r.id},
+          {"model", r.model},
+          {"created", r.created},
+          {"choices", std::move(choices)},
+          {"usage", usageToJson(r.usage)},
+          {"deployment", r.deployment},
+          {"attempts", r.attempts},
+          {"cost_usd", r.cost_usd},
+          {"attempt_trail", std::move(trail)}};
+}
+
+Result<ChatResponse> chatResponseFromJson(const Json& j) {
+  return guarded("response", [&]() -> Result<ChatResponse> {
+    if (!j.is_object()) return fail(ErrorCode::Protocol, "stored response is not an object");
+    ChatResponse r;
+    r.id = j.value("id", "");
+    r.model = j.value("model", "");
+    r.created = j.value("created", int64_t{0});
+    if (j.contains("choices")) {
+      for (const auto& jc : j.at("choices")) {
+        ChatChoice c;
+        c.index = jc.value("index", 0);
+        c.role = jc.value("role", "assistant");
+        c.content = jc.value("content", "");
+        c.finish_reason = jc.value("finish_reason", "");
+        if (jc.contains("tool_calls")) c.tool_calls = toolCallsFromJson(jc.at("tool_calls"));
+        r.choices.push_back(std::move(c));
+      }
+    }
+    if (j.contains("usage")) r.usage = usageFromJson(j.at("usage"));
+    r.deployment = j.value("deployment", "");
+    r.attempts = j.value("attempts", 1);
+    r.cost_usd = j.value("cost_usd", 0.0);
+    if (j.contains("attempt_trail")) {
+      for (const auto& a : j.at("attempt_trail")) r.attempt_trail.push_back(attemptFromJson(a));
+    }
+    return r;
+  });
+}
+
+Json errorToJson(const Error& e) {
+  Json j = {{"code", std::string(errorCodeName(e.code))}, {"message", e.message}};
+  putOptional(j, "http_status", e.http_status);
+  if (e.retry_after) j["retry_after_ms"] = e.retry_after->count();
+  if (!e.provider.empty()) j["provider"] = e.provider;
+  if (!e.attempts.empty()) {
+    Json trail = Json::array();
+    for (const auto& a : e.attempts) trail.push_back(attemptToJson(a));
+    j["attempts"] = std::move(trail);
+  }
+  return j;
+}
+
+Result<Error> errorFromJson(const Json& j) {
+  return guarded("error", [&]() -> Result<Error> {
+    if (!j.is_object()) return fail(ErrorCode::Protocol, "stored error is not an object");
+    auto code = parseErrorCode(j.value("code", ""));
+    // An unknown code (a newer version wrote it) still round-trips as a failure, never a success.
+    Error e(code.value_or(ErrorCode::Internal), j.value("message", ""));
+    getOptional(j, "http_status", e.http_status);
+    getOptionalMillis(j, "retry_after_ms", e.retry_after);
+    e.provider = j.value("provider", "");
+    if (j.contains("attempts")) {
+      for (const auto& a : j.at("attempts")) e.attempts.push_back(attemptFromJson(a));
+    }
+    return e;
+  });
+}
+
+Json taskToJson(const Task& t) {
+  Json j = {{"id", t.id},
+            {"priority", std::string(priorityName(t.priority))},
+            {"request", chatRequestToJson(t.request)},
+            {"options", optionsToJson(t.options)}};
+  if (t.expires_at) j["expires_at_ms"] = toUnixMillis(*t.expires_at);
+  putOptional(j, "max_attempts", t.max_attempts);
+  if (!t.metadata.empty()) j["metadata"] = t.metadata;
+  return j;
+}
+
+Result<Task> taskFromJson(const Json& j) {
+  return guarded("task", [&]() -> Result<Task> {
+    if (!j.is_object()) return fail(ErrorCode::Protocol, "stored task is not an object");
+    Task t;
+    t.id = j.at("id").get<std::string>();
+    auto priority = parsePriority(j.value("priority", "normal"));
+    if (!priority) return fail(ErrorCode::Protocol, "stored task has an unknown priority");
+    t.priority = *priority;
+    auto request = chatRequestFromJson(j.at("request"));
+    if (!request) return std::unexpected(request.error());
+    t.request = std::move(*request);
+    if (j.contains("options")) t.options = optionsFromJson(j.at("options"));
+    if (j.contains("expires_at_ms"))
+      t.expires_at = fromUnixMillis(j.at("expires_at_ms").get<int64_t>());
+    getOptional(j, "max_attempts", t.max_attempts);
+    if (j.contains("metadata"))
+      t.metadata = j.at("metadata").get<std::map<std::string, std::string>>();
+    return t;
+  });
+}
+
+Json taskResultToJson(const TaskResult& r) {
+  Json j = {{"task_id", r.task_id},
+            {"priority", std::string(priorityName(r.priority))},
+            {"attempts", r.attempts},
+            {"queue_wait_ns", r.queue_wait.count()},
+            {"run_time_ns", r.run_time.count()}};
+  if (r.outcome) {
+    j["response"] = chatResponseToJson(*r.outcome);
+  } else {
+    j["error"] = errorToJson(r.outcome.error());
+  }
+  if (!r.metadata.empty()) j["metadata"] = r.metadata;
+  return j;
+}
+
+Result<TaskResult> taskResultFromJson(const Json& j) {
+  return guarded("result", [&]() -> Result<TaskResult> {
+    if (!j.is_object()) return fail(ErrorCode::Protocol, "stored result is not an object");
+    TaskResult r;
+    r.task_id = j.at("task_id").get<std::string>();
+    r.priority = parsePriority(j.value("priority", "normal")).value_or(Priority::Normal);
+    r.attempts = j.value("attempts", 0);
+    r.queue_wait = Duration(j.value("queue_wait_ns", int64_t{0}));
+    r.run_time = Duration(j.value("run_time_ns", int64_t{0}));
+    if (j.contains("response")) {
+      auto response = chatResponseFromJson(j.at("response"));
+      if (!response) return std::unexpected(response.error());
+      r.outcome = std::move(*response);
+    } else if (j.contains("error")) {
+      auto error = errorFromJson(j.at("error"));
+      if (!error) return std::unexpected(error.error());
+      r.outcome = std::unexpected(std::move(*error));
+    } else {
+      return fail(ErrorCode::Protocol, "stored result has neither response nor error");
+    }
+    if (j.contains("metadata"))
+      r.metadata = j.at("metadata").get<std::map<std::string, std::string>>();
+    return r;
+  });
+}
+
+}  // namespace llmpool::tasks

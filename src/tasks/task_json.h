@@ -1,0 +1,36 @@
+#pragma once
+// JSON forms of the task types, for durable queues. The shapes are our own storage format (close
+// to OpenAI's names where one exists), versioned by the queue schema, not a wire protocol.
+// Readers are lenient about missing optional fields and strict about types.
+
+#include <string_view>
+
+#include "llmpool/chat.h"
+#include "llmpool/error.h"
+#include "llmpool/task.h"
+
+namespace llmpool::tasks {
+
+Json chatRequestToJson(const ChatRequest& request);
+Result<ChatRequest> chatRequestFromJson(const Json& json);
+
+Json chatResponseToJson(const ChatResponse& response);
+Result<ChatResponse> chatResponseFromJson(const Json& json);
+
+Json errorToJson(const Error& error);
+Result<Error> errorFromJson(const Json& json);
+
+/** Inverse of errorCodeName(). */
+std::optional<ErrorCode> parseErrorCode(std::string_view name);
+
+Json taskToJson(const Task& task);
+Result<Task> taskFromJson(const Json& json);
+
+Json taskResultToJson(const TaskResult& result);
+Result<TaskResult> taskResultFromJson(const Json& json);
+
+/** Wall-clock time as integer milliseconds since the Unix epoch, and back. */
+int64_t toUnixMillis(SystemTime t);
+SystemTime fromUnixMillis(int64_t ms);
+
+}  // namespace llmpool::tasks

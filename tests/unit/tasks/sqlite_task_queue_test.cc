@@ -1,0 +1,178 @@
+// Durability of the SQLite queue: what survives a close, a crash and a reopen.
+
+#include "tasks/sqlite_task_queue.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+namespace llmpool::tasks {
+namespace {
+
+using std::chrono::seconds;
+const SystemTime kT0 = SystemTime(seconds(1'800'000'000));
+
+Task task(std::string id, Priority p = Priority::Normal) {
+  Task t;
+  t.id = std::move(id);
+  t.priority = p;
+  t.request.model = "m";
+  t.request.messages.push_back(ChatMessage{.role = "user", .content = "hello " + t.id});
+  return t;
+}
+
+TaskResult okResult(const std::string& id) {
+  TaskResult r;
+  r.task_id = id;
+  ChatResponse resp;
+  resp.choices.push_back(ChatChoice{.content = "answer " + id});
+  r.outcome = resp;
+  r.attempts = 1;
+  return r;
+}
+
+class SqliteTaskQueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/llmpool-sqlite-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    path_ = dir_ + "/state.db";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::unique_ptr<SqliteTaskQueue> open() {
+    auto q = SqliteTaskQueue::open({.path = path_, .full_sync = false}, {});
+    EXPECT_TRUE(q.has_value()) << q.error().describe();
+    return std::move(*q);
+  }
+  std::string dir_, path_;
+};
+
+TEST_F(SqliteTaskQueueTest, QueuedTasksAndOrderSurviveReopen) {
+  {
+    auto q = open();
+    q->push({task("l", Priority::Low), task("h", Priority::High), task("n1"), task("n2")}, kT0);
+  }
+  auto q = open();
+  EXPECT_EQ(q->queuedCount(), 4u);
+  EXPECT_EQ(q->recoveredOnOpen(), 0u);
+  std::vector<std::string> order;
+  for (auto& l : q->lease(10, kT0)) order.push_back(l.task.id);
+  EXPECT_EQ(order, (std::vector<std::string>{"h", "n1", "n2", "l"}));
+}
+
+TEST_F(SqliteTaskQueueTest, LeasedTasksAreQueuedAgainAfterACrash) {
+  {
+    auto q = open();
+    q->push({task("a"), task("b"), task("c")}, kT0);
+    auto leased = q->lease(2, kT0);  // a, b in flight ...
+    ASSERT_EQ(leased.size(), 2u);
+    q->complete({okResult("a")});  // ... a finishes; b never does: the process "dies"
+  }
+  auto q = open();
+  EXPECT_EQ(q->recoveredOnOpen(), 1u);
+  EXPECT_EQ(q->state("a"), TaskState::Finished);
+  EXPECT_EQ(q->state("b"), TaskState::Queued);
+  EXPECT_EQ(q->state("c"), TaskState::Queued);
+  std::vector<std::string> again;
+  for (auto& l : q->lease(10, kT0)) again.push_back(l.task.id);
+  EXPECT_EQ(again, (std::vector<std::string>{"b", "c"}));  // finished a never runs again
+}
+
+TEST_F(SqliteTaskQueueTest, ResultsAreStoredExactlyOnceAcrossReopen) {
+  {
+    auto q = open();
+    q->push({task("a")}, kT0);
+    q->lease(1, kT0);
+    ASSERT_EQ(q->complete({okResult("a")}), std::vector<bool>{true});
+  }
+  auto q = open();
+  TaskResult late = okResult("a");
+  late.outcome->choices[0].content = "a duplicate";
+  EXPECT_EQ(q->complete({late}), std::vector<bool>{false});
+  auto stored = q->result("a");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->outcome->text(), "answer a");
+  EXPECT_FALSE(q->push({task("a")}, kT0)[0].has_value());
+  EXPECT_EQ(q->counts().finished, 1u);
+}
+
+TEST_F(SqliteTaskQueueTest, PendingRetryKeepsItsNotBeforeAndAttemptsAcrossReopen) {
+  {
+    auto q = open();
+    q->push({task("r")}, kT0);
+    auto leased = q->lease(1, kT0);
+    leased[0].attempts = 2;
+    q->requeue({RequeueItem{.leased = std::move(leased[0]), .not_before = kT0 + seconds(60)}});
+  }
+  auto q = open();
+  EXPECT_TRUE(q->lease(1, kT0 + seconds(59)).empty());
+  auto leased = q->lease(1, kT0 + seconds(60));
+  ASSERT_EQ(leased.size(), 1u);
+  EXPECT_EQ(leased[0].attempts, 2);
+}
+
+TEST_F(SqliteTaskQueueTest, KillNineLosesNothingCommitted) {
+  // A child process pushes, leases and completes, then dies by SIGKILL without closing anything.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto q = SqliteTaskQueue::open({.path = path_, .full_sync = false}, {});
+    if (!q) _exit(3);
+    std::vector<Task> tasks;
+    for (int i = 0; i < 500; ++i) tasks.push_back(task("k" + std::to_string(i)));
+    (*q)->push(std::move(tasks), kT0);
+    auto leased = (*q)->lease(100, kT0);
+    std::vector<TaskResult> results;
+    for (int i = 0; i < 40; ++i)
+      results.push_back(okResult(leased[static_cast<size_t>(i)].task.id));
+    (*q)->complete(results);
+    raise(SIGKILL);
+    _exit(4);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  auto q = open();
+  const auto counts = q->counts();
+  EXPECT_EQ(counts.finished, 40u);
+  EXPECT_EQ(counts.queued, 460u);
+  EXPECT_EQ(q->recoveredOnOpen(), 60u);
+  EXPECT_EQ(q->state("k0"), TaskState::Finished);
+  EXPECT_EQ(q->state("k99"), TaskState::Queued);
+}
+
+TEST_F(SqliteTaskQueueTest, BulkHundredThousandTasks) {
+  auto q = open();
+  constexpr int kTasks = 100'000;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int chunk = 0; chunk < kTasks / 2000; ++chunk) {
+    std::vector<Task> tasks;
+    for (int i = 0; i < 2000; ++i) tasks.push_back(task("b" + std::to_string(chunk * 2000 + i)));
+    for (const auto& r : q->push(std::move(tasks), kT0)) ASSERT_TRUE(r.has_value());
+  }
+  const auto t1 = std::chrono::steady_clock::now();
+  size_t done = 0;
+  for (;;) {
+    auto leased = q->lease(512, kT0);
+    if (leased.empty()) break;
+    std::vector<TaskResult> results;
+    for (const auto& l : leased) results.push_back(okResult(l.task.id));
+    for (bool stored : q->complete(results)) done += stored ? 1 : 0;
+  }
+  const auto t2 = std::chrono::steady_clock::now();
+  EXPECT_EQ(done, static_cast<size_t>(kTasks));
+  EXPECT_EQ(q->counts().finished, static_cast<size_t>(kTasks));
+  using ms = std::chrono::milliseconds;
+  std::cout << "[ bulk     ] sqlite push " << kTasks << ": "
+            << std::chrono::duration_cast<ms>(t1 - t0).count()
+            << " ms; lease+complete: " << std::chrono::duration_cast<ms>(t2 - t1).count()
+            << " ms\n";
+}
+
+}  // namespace
+}  // namespace llmpool::tasks
