@@ -53,6 +53,10 @@ class ClientPool : public ChatCompleter {
 
   virtual const PoolConfig& config() const = 0;
 
+  /** Appends the pool's metric families in Prometheus text format 0.0.4 (llmpool_* names,
+   *  base units, _total counters, histograms with LLM-sized buckets). See docs/metrics.md. */
+  virtual void writeMetrics(std::string& out) const = 0;
+
   /** Model aliases this pool routes. */
   virtual std::vector<std::string> aliases() const = 0;
 

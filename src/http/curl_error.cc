@@ -1,0 +1,89 @@
+#include "http/curl_error.h"
+
+#include <string>
+
+namespace llmpool::http {
+namespace {
+
+ErrorCode classify(CURLcode code) {
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return ErrorCode::Timeout;
+
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_PROXY:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_HTTP3:
+    case CURLE_QUIC_CONNECT_ERROR:
+      return ErrorCode::ConnectFailed;
+
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+      return ErrorCode::TlsError;
+
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_RANGE_ERROR:
+    case CURLE_TOO_MANY_REDIRECTS:
+      return ErrorCode::Protocol;
+
+    case CURLE_ABORTED_BY_CALLBACK:
+      return ErrorCode::Cancelled;
+
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_UNKNOWN_OPTION:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_LOGIN_DENIED:
+      return ErrorCode::InvalidConfig;
+
+    default:
+      return ErrorCode::Internal;
+  }
+}
+
+}  // namespace
+
+Error curlError(CURLcode code, std::string_view detail) {
+  std::string message;
+  if (detail.empty()) {
+    message = curl_easy_strerror(code);
+  } else {
+    message.assign(detail);
+    // The error buffer sometimes ends with a newline; keep the message on one line.
+    while (!message.empty() && (message.back() == '\n' || message.back() == '\r')) {
+      message.pop_back();
+    }
+  }
+  message += " (curl code " + std::to_string(static_cast<int>(code)) + ")";
+  return Error(classify(code), std::move(message));
+}
+
+Error curlMultiError(CURLMcode code, std::string_view call) {
+  return Error(ErrorCode::Internal, std::string(call) + " failed: " + curl_multi_strerror(code) +
+                                        " (curlm code " + std::to_string(static_cast<int>(code)) +
+                                        ")");
+}
+
+}  // namespace llmpool::http

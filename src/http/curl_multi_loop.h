@@ -1,0 +1,118 @@
+#pragma once
+// One shard of CurlTransport: a thread running an epoll loop around one curl multi handle
+// (curl_multi_socket_action), an eventfd that wakes it for work from other threads, and a timer
+// heap for executor timers and per-request timeouts. All curl calls happen on this thread.
+
+#include <curl/curl.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/executor.h"
+#include "http/curl_handles.h"
+#include "http/curl_transfer.h"
+#include "http/curl_transport_options.h"
+#include "http/timer_heap.h"
+#include "http/transport.h"
+#include "http/transport_counters.h"
+#include "http/unique_fd.h"
+#include "llmpool/error.h"
+
+namespace llmpool::http {
+
+class CurlMultiLoop {
+ public:
+  /** Creates the epoll instance, eventfd and multi handle, then starts the thread. `counters`
+   *  must outlive the loop. */
+  static Result<std::unique_ptr<CurlMultiLoop>> create(const CurlTransportOptions& options,
+                                                       TransportCounters& counters);
+  /** Same as shutdown(). */
+  ~CurlMultiLoop();
+  CurlMultiLoop(const CurlMultiLoop&) = delete;
+  CurlMultiLoop& operator=(const CurlMultiLoop&) = delete;
+
+  /** Queues a request (thread-safe); it starts on the next loop iteration. */
+  void submit(RequestId id, HttpRequest request, ResponseCallbacks callbacks);
+  /** Queues the cancellation of `id` (thread-safe); a no-op once it completed. */
+  void cancel(RequestId id);
+  /** Runs `fn` on the loop thread (thread-safe). */
+  void post(std::function<void()> fn);
+  /** Schedules `fn` at `when` on the loop thread (thread-safe); returns a nonzero id. */
+  TimerId runAt(MonotonicTime when, std::function<void()> fn);
+  /** Cancels a timer (thread-safe); a no-op when it already ran. */
+  void cancelTimer(TimerId id);
+  bool inLoopThread() const { return std::this_thread::get_id() == thread_.get_id(); }
+
+  /** Stops the loop: in-flight and queued requests complete with Cancelled, pending timers are
+   *  dropped, the thread is joined. Idempotent; must not be called from the loop thread. */
+  void shutdown();
+
+ private:
+  CurlMultiLoop(const CurlTransportOptions& options, TransportCounters& counters);
+  Result<void> init();
+
+  void run(std::stop_token stop);
+  /** Queues work for the loop; false (and `fn` untouched) once the loop has exited. */
+  bool enqueue(std::function<void()>&& fn);
+  void wake();
+  bool runPosted();
+  int epollTimeoutMs();
+  void socketAction(curl_socket_t fd, int flags);
+  void runDueTimers();
+  void processCompletions();
+  void drainOnExit(const Error& reason);
+  void failAll(const Error& error);
+
+  void start(RequestId id, HttpRequest request, ResponseCallbacks callbacks);
+  void cancelNow(RequestId id, Error error);
+  void finish(Transfer& t, std::optional<Error> error);
+  void completeFromCurl(Transfer& t, CURLcode code);
+  std::unique_ptr<Transfer> acquireTransfer(Error& error);
+  void recycle(std::unique_ptr<Transfer> t);
+  TimerId addLoopTimer(MonotonicTime when, std::function<void()> fn);
+  void onFirstByte(Transfer& t);
+  bool onHeadersComplete(Transfer& t);
+  void armIdleTimer(Transfer& t, MonotonicTime when);
+  void deliverCompletion(ResponseCallbacks& callbacks, Result<HttpResponse> result);
+
+  // libcurl callbacks (C linkage-compatible static functions).
+  static int onSocket(CURL* easy, curl_socket_t fd, int what, void* userp, void* socketp);
+  static int onTimer(CURLM* multi, long timeout_ms, void* userp);
+  static size_t onWrite(char* data, size_t size, size_t count, void* userp);
+  static size_t onHeader(char* data, size_t size, size_t count, void* userp);
+
+  const CurlTransportOptions options_;
+  TransportCounters& counters_;
+
+  // Declaration order is destruction order reversed: the fds outlive the multi handle (libcurl
+  // calls the socket callback while cleaning up), and the transfers are destroyed before the
+  // multi handle, so no easy handle outlives the multi it may still be attached to.
+  UniqueFd epoll_fd_;
+  UniqueFd wake_fd_;
+  MultiHandle multi_;
+  std::unordered_map<RequestId, std::unique_ptr<Transfer>> in_flight_;  // loop thread only
+  std::vector<std::unique_ptr<Transfer>> idle_transfers_;               // loop thread only
+  TimerHeap timers_;                                                    // loop thread only
+  std::optional<MonotonicTime> curl_deadline_;                          // loop thread only
+  std::vector<std::function<void()>> running_posts_;                    // loop thread only
+  bool stopping_ = false;                                               // loop thread only
+
+  std::atomic<TimerId> next_timer_id_{0};
+
+  std::mutex mu_;
+  std::vector<std::function<void()>> posted_;  // guarded by mu_
+  bool wake_pending_ = false;                  // guarded by mu_
+  bool exited_ = false;                        // guarded by mu_: the loop no longer runs posts
+
+  std::once_flag shutdown_once_;
+  // Last member: the thread is joined before anything it uses is destroyed.
+  std::jthread thread_;
+};
+
+}  // namespace llmpool::http

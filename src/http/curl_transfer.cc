@@ -1,0 +1,191 @@
+#include "http/curl_transfer.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "http/curl_error.h"
+
+namespace llmpool::http {
+namespace {
+
+// Socket accounting: every socket libcurl opens or closes for a connection passes through these,
+// which makes "connections opened" an exact count of pool misses. SOCK_CLOEXEC keeps the sockets
+// out of child processes (tests spawn servers).
+curl_socket_t openSocket(void* clientp, curlsocktype /*purpose*/, curl_sockaddr* address) {
+  const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (fd < 0) return CURL_SOCKET_BAD;
+  static_cast<TransportCounters*>(clientp)->connections_opened.fetch_add(1);
+  return fd;
+}
+
+int closeSocket(void* clientp, curl_socket_t fd) {
+  static_cast<TransportCounters*>(clientp)->connections_closed.fetch_add(1);
+  return ::close(fd);
+}
+
+long toLong(std::chrono::milliseconds d) { return static_cast<long>(d.count()); }
+
+// Collects the first failing setopt so prepare/make can report it once, by option name.
+class OptionSetter {
+ public:
+  explicit OptionSetter(CURL* easy) : easy_(easy) {}
+  template <class T>
+  void set(CURLoption option, T value, const char* name) {
+    if (first_error_ != CURLE_OK) return;
+    const CURLcode code = curl_easy_setopt(easy_, option, value);
+    if (code != CURLE_OK) {
+      first_error_ = code;
+      failed_option_ = name;
+    }
+  }
+  Result<void> result() const {
+    if (first_error_ == CURLE_OK) return {};
+    Error error = curlError(first_error_, "");
+    error.message = std::string("setting ") + failed_option_ + ": " + error.message;
+    return std::unexpected(std::move(error));
+  }
+
+ private:
+  CURL* easy_;
+  CURLcode first_error_ = CURLE_OK;
+  const char* failed_option_ = "";
+};
+
+#define LLMPOOL_SETOPT(setter, option, value) (setter).set(option, value, #option)
+
+}  // namespace
+
+void Transfer::clearRequest() {
+  id = 0;
+  request = HttpRequest{};
+  request_headers.reset();
+  callbacks = ResponseCallbacks{};
+  response = HttpResponse{};
+  saw_first_byte = false;
+  head_done = false;
+  local_error.reset();
+  total_timer = 0;
+  first_byte_timer = 0;
+  idle_timer = 0;
+  error_buffer[0] = '\0';
+}
+
+Result<std::unique_ptr<Transfer>> makeTransfer(const CurlTransportOptions& options,
+                                               TransportCounters& counters,
+                                               TransferCallbacks callbacks, CurlMultiLoop* loop) {
+  auto t = std::make_unique<Transfer>();
+  t->easy.reset(curl_easy_init());
+  if (!t->easy) return fail(ErrorCode::Internal, "curl_easy_init failed");
+  t->loop = loop;
+  CURL* easy = t->easy.get();
+
+  char* default_ca = nullptr;
+  if (curl_easy_getinfo(easy, CURLINFO_CAINFO, &default_ca) == CURLE_OK && default_ca) {
+    t->default_ca_file = default_ca;
+  }
+
+  OptionSetter s(easy);
+  LLMPOOL_SETOPT(s, CURLOPT_PRIVATE, static_cast<void*>(t.get()));
+  LLMPOOL_SETOPT(s, CURLOPT_WRITEFUNCTION, callbacks.on_write);
+  LLMPOOL_SETOPT(s, CURLOPT_WRITEDATA, static_cast<void*>(t.get()));
+  LLMPOOL_SETOPT(s, CURLOPT_HEADERFUNCTION, callbacks.on_header);
+  LLMPOOL_SETOPT(s, CURLOPT_HEADERDATA, static_cast<void*>(t.get()));
+  LLMPOOL_SETOPT(s, CURLOPT_ERRORBUFFER, t->error_buffer.data());
+  // Several loop threads use curl: signals (the default timeout mechanism of the synchronous
+  // resolver) must stay off.
+  LLMPOOL_SETOPT(s, CURLOPT_NOSIGNAL, 1L);
+  LLMPOOL_SETOPT(s, CURLOPT_OPENSOCKETFUNCTION, &openSocket);
+  LLMPOOL_SETOPT(s, CURLOPT_OPENSOCKETDATA, static_cast<void*>(&counters));
+  LLMPOOL_SETOPT(s, CURLOPT_CLOSESOCKETFUNCTION, &closeSocket);
+  LLMPOOL_SETOPT(s, CURLOPT_CLOSESOCKETDATA, static_cast<void*>(&counters));
+  LLMPOOL_SETOPT(s, CURLOPT_TCP_NODELAY, options.tcp_nodelay ? 1L : 0L);
+  LLMPOOL_SETOPT(s, CURLOPT_TCP_KEEPALIVE, options.tcp_keepalive ? 1L : 0L);
+  if (options.tcp_keepalive) {
+    LLMPOOL_SETOPT(s, CURLOPT_TCP_KEEPIDLE, static_cast<long>(options.tcp_keepalive_idle.count()));
+    LLMPOOL_SETOPT(s, CURLOPT_TCP_KEEPINTVL,
+                   static_cast<long>(options.tcp_keepalive_interval.count()));
+  }
+  LLMPOOL_SETOPT(s, CURLOPT_MAXAGE_CONN,
+                 static_cast<long>(options.connection_idle_timeout.count()));
+  LLMPOOL_SETOPT(s, CURLOPT_MAXLIFETIME_CONN,
+                 static_cast<long>(options.connection_max_lifetime.count()));
+  LLMPOOL_SETOPT(s, CURLOPT_HTTP_VERSION,
+                 options.http2 ? static_cast<long>(CURL_HTTP_VERSION_2TLS)
+                               : static_cast<long>(CURL_HTTP_VERSION_1_1));
+  // With HTTP/2 possible, wait for the first connection to a host to learn whether it multiplexes
+  // instead of opening one connection per concurrent request during the handshake.
+  LLMPOOL_SETOPT(s, CURLOPT_PIPEWAIT, options.http2 ? 1L : 0L);
+  LLMPOOL_SETOPT(s, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+  if (options.proxy) LLMPOOL_SETOPT(s, CURLOPT_PROXY, options.proxy->c_str());
+  if (auto r = s.result(); !r) return std::unexpected(std::move(r.error()));
+  return t;
+}
+
+Result<void> prepareTransfer(Transfer& t, const CurlTransportOptions& options) {
+  CURL* easy = t.easy.get();
+  const HttpRequest& req = t.request;
+  OptionSetter s(easy);
+
+  LLMPOOL_SETOPT(s, CURLOPT_URL, req.url.c_str());
+
+  curl_slist* list = nullptr;
+  for (const auto& [name, value] : req.headers) {
+    const std::string line = name + ": " + value;
+    curl_slist* grown = curl_slist_append(list, line.c_str());
+    if (!grown) {
+      curl_slist_free_all(list);
+      return fail(ErrorCode::Internal, "out of memory building request headers");
+    }
+    list = grown;
+  }
+  if (!req.body.empty()) {
+    // Send the body at once: waiting for "100 Continue" costs a round trip (or a second when the
+    // server ignores Expect) and buys nothing for small JSON bodies.
+    curl_slist* grown = curl_slist_append(list, "Expect:");
+    if (grown) list = grown;
+  }
+  t.request_headers.reset(list);
+  LLMPOOL_SETOPT(s, CURLOPT_HTTPHEADER, list);
+
+  // The handle is reused: every request sets the method options from scratch.
+  LLMPOOL_SETOPT(s, CURLOPT_NOBODY, 0L);
+  LLMPOOL_SETOPT(s, CURLOPT_CUSTOMREQUEST, static_cast<const char*>(nullptr));
+  if (req.method == "HEAD") {
+    LLMPOOL_SETOPT(s, CURLOPT_NOBODY, 1L);
+  } else if (req.method == "GET" && req.body.empty()) {
+    LLMPOOL_SETOPT(s, CURLOPT_HTTPGET, 1L);
+  } else if (req.method == "POST" || !req.body.empty()) {
+    LLMPOOL_SETOPT(s, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    LLMPOOL_SETOPT(s, CURLOPT_POSTFIELDS, req.body.data());
+    if (req.method != "POST") LLMPOOL_SETOPT(s, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+  } else {
+    LLMPOOL_SETOPT(s, CURLOPT_HTTPGET, 1L);
+    LLMPOOL_SETOPT(s, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+  }
+
+  std::chrono::milliseconds connect = options.connect_timeout;
+  if (req.timeouts.connect.count() > 0) {
+    connect = connect.count() > 0 ? std::min(connect, req.timeouts.connect) : req.timeouts.connect;
+  }
+  LLMPOOL_SETOPT(s, CURLOPT_CONNECTTIMEOUT_MS, toLong(connect));
+  LLMPOOL_SETOPT(s, CURLOPT_TIMEOUT_MS, toLong(req.timeouts.total));
+
+  const bool verify = req.verify_tls.value_or(options.verify_tls);
+  LLMPOOL_SETOPT(s, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+  LLMPOOL_SETOPT(s, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+  const std::string& ca = !req.ca_file.empty() ? req.ca_file : options.ca_file;
+  if (ca != t.applied_ca_file) {
+    // Setting CAINFO to NULL would remove the built-in bundle, so "default" restores its path.
+    const std::string& path = ca.empty() ? t.default_ca_file : ca;
+    LLMPOOL_SETOPT(s, CURLOPT_CAINFO,
+                   path.empty() ? static_cast<const char*>(nullptr) : path.c_str());
+    t.applied_ca_file = ca;
+  }
+  return s.result();
+}
+
+}  // namespace llmpool::http

@@ -1,0 +1,75 @@
+#pragma once
+// One request's state while libcurl works on it, plus the reusable easy handle it runs on.
+// CURLOPT_PRIVATE, CURLOPT_WRITEDATA and CURLOPT_HEADERDATA all point at the Transfer, so a
+// completion or a callback finds its request in O(1).
+
+#include <curl/curl.h>
+
+#include <array>
+#include <memory>
+#include <optional>
+
+#include "common/executor.h"
+#include "http/curl_handles.h"
+#include "http/curl_transport_options.h"
+#include "http/transport.h"
+#include "http/transport_counters.h"
+#include "llmpool/clock.h"
+#include "llmpool/error.h"
+
+namespace llmpool::http {
+
+class CurlMultiLoop;
+
+struct Transfer {
+  /** The easy handle is reused across requests (connections live in the multi handle's cache,
+   *  not here). The loop removes it from the multi handle before a Transfer is destroyed or
+   *  recycled, and the loop's transfers are declared after its multi handle so they are destroyed
+   *  first. */
+  EasyHandle easy;
+  std::array<char, CURL_ERROR_SIZE> error_buffer{};
+  CurlMultiLoop* loop = nullptr;
+
+  // Per request; cleared by clearRequest().
+  RequestId id = 0;
+  HttpRequest request;         // keeps the URL and body alive while curl reads them
+  HeaderList request_headers;  // must outlive the transfer (CURLOPT_HTTPHEADER is not copied)
+  ResponseCallbacks callbacks;
+  HttpResponse response;
+  bool saw_first_byte = false;
+  bool head_done = false;
+  /** Set when the transfer was ended by us (timeout timer, callback abort) rather than by curl;
+   *  it wins over the CURLcode curl reports. */
+  std::optional<Error> local_error;
+  MonotonicTime started_at{};
+  MonotonicTime last_data_at{};
+  TimerId total_timer = 0;
+  TimerId first_byte_timer = 0;
+  TimerId idle_timer = 0;
+
+  // Per handle: the CA bundle currently set on the easy handle ("" = libcurl's default, whose
+  // path is kept in default_ca_file so it can be restored after a per-request override).
+  std::string applied_ca_file;
+  std::string default_ca_file;
+
+  /** Drops everything of the finished request (releasing captured callback state) and keeps
+   *  the easy handle. */
+  void clearRequest();
+};
+
+struct TransferCallbacks {
+  curl_write_callback on_write;
+  curl_write_callback on_header;
+};
+
+/** Creates a Transfer with a fresh easy handle carrying the options that never change between
+ *  requests (callbacks, TLS, keep-alive, connection ages, socket accounting). */
+Result<std::unique_ptr<Transfer>> makeTransfer(const CurlTransportOptions& options,
+                                               TransportCounters& counters,
+                                               TransferCallbacks callbacks, CurlMultiLoop* loop);
+
+/** Applies the per-request options of `t.request` (URL, method, body, headers, timeouts, TLS
+ *  overrides) to the easy handle. */
+Result<void> prepareTransfer(Transfer& t, const CurlTransportOptions& options);
+
+}  // namespace llmpool::http

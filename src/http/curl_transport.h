@@ -1,0 +1,79 @@
+#pragma once
+// The production HTTP transport: libcurl's multi interface driven by epoll event loops, one
+// thread per shard. It is also the Executor whose loop runs the pool's timers. See
+// docs/transport.md for the threading contract, connection limits, timeouts and defaults.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/executor.h"
+#include "http/curl_transport_options.h"
+#include "http/transport.h"
+#include "http/transport_counters.h"
+#include "llmpool/error.h"
+
+namespace llmpool::http {
+
+class CurlMultiLoop;
+
+/**
+ * Thread contract:
+ *  - send(), cancel(), stats() and every Executor method may be called from any thread.
+ *  - A request's callbacks (on_head, on_data, on_complete) run on the loop thread of the shard its
+ *    host is pinned to, one at a time, never concurrently for one request. They may call send(),
+ *    cancel() and the Executor methods; they must not block and must not destroy the transport.
+ *  - Executor work (post, runAt) runs on shard 0's loop thread; inExecutorThread() is true there
+ *    only. With shards == 1 (the default) requests and timers share that single thread.
+ *  - cancel(id) ends a request that has not completed yet with ErrorCode::Cancelled (its
+ *    connection is closed, and the slot goes to the next waiting request); it is a no-op after
+ *    completion.
+ *  - The destructor stops the loops: every in-flight or queued request completes with Cancelled
+ *    (on its loop thread), pending timers are dropped, the threads are joined. It must not run
+ *    on a loop thread, and no other thread may call into the transport while it runs.
+ */
+class CurlTransport final : public Transport, public Executor {
+ public:
+  /** Validates `options`, initialises libcurl once per process and starts the loop threads. */
+  static Result<std::unique_ptr<CurlTransport>> create(CurlTransportOptions options = {});
+  ~CurlTransport() override;
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  // Transport
+  RequestId send(HttpRequest request, ResponseCallbacks callbacks) override;
+  void cancel(RequestId id) override;
+  TransportStats stats() const override;
+
+  // Executor
+  void post(std::function<void()> fn) override;
+  TimerId runAt(MonotonicTime when, std::function<void()> fn) override;
+  void cancelTimer(TimerId id) override;
+  const Clock& clock() const override;
+  bool inExecutorThread() const override;
+
+  /** The shard serving `url`'s host (assigned on first use, round-robin over the shards). */
+  size_t shardFor(std::string_view url);
+  const CurlTransportOptions& options() const { return options_; }
+
+ private:
+  explicit CurlTransport(CurlTransportOptions options);
+
+  CurlTransportOptions options_;
+  // Before the loops: connections closed while the loops' multi handles are cleaned up are
+  // still counted here.
+  TransportCounters counters_;
+  std::atomic<uint64_t> next_request_seq_{0};
+
+  std::mutex host_mu_;
+  std::unordered_map<std::string, size_t> host_shard_;  // guarded by host_mu_
+  size_t next_shard_ = 0;                               // guarded by host_mu_
+
+  std::vector<std::unique_ptr<CurlMultiLoop>> loops_;
+};
+
+}  // namespace llmpool::http

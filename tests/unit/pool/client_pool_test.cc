@@ -1,0 +1,481 @@
+// ClientPoolImpl on a fake clock, executor and transport: every retry, backoff, deadline and
+// breaker decision is checked in exact fake time, without sockets or sleeps.
+
+#include "pool/client_pool_impl.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "fake_executor.h"
+#include "fake_random.h"
+#include "fake_transport.h"
+
+namespace llmpool::pool {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeClock;
+using testing::FakeExecutor;
+using testing::FakeRandom;
+using testing::FakeReply;
+using testing::FakeTransport;
+
+std::string okBody(const std::string& text = "hi", int prompt = 3, int completion = 1) {
+  return nlohmann::json{{"id", "chatcmpl-1"},
+                        {"object", "chat.completion"},
+                        {"created", 1},
+                        {"model", "m"},
+                        {"choices",
+                         {{{"index", 0},
+                           {"message", {{"role", "assistant"}, {"content", text}}},
+                           {"finish_reason", "stop"}}}},
+                        {"usage",
+                         {{"prompt_tokens", prompt},
+                          {"completion_tokens", completion},
+                          {"total_tokens", prompt + completion}}}}
+      .dump();
+}
+
+std::string errorBody(const std::string& message) {
+  return nlohmann::json{
+      {"error", {{"message", message}, {"type", "x"}, {"param", nullptr}, {"code", nullptr}}}}
+      .dump();
+}
+
+FakeReply reply(int status, std::string body = "", http::Headers headers = {},
+                Duration delay = 10ms) {
+  FakeReply r;
+  r.status = status;
+  r.body = body.empty() ? (status == 200 ? okBody() : errorBody("failure")) : std::move(body);
+  r.headers = std::move(headers);
+  r.delay = delay;
+  return r;
+}
+
+bool toHost(const http::HttpRequest& r, const std::string& host) {
+  return r.url.find("//" + host + "/") != std::string::npos;
+}
+
+ChatRequest hello(const std::string& alias = "chat") {
+  ChatRequest r;
+  r.model = alias;
+  r.messages.push_back({.role = "user", .content = "hello"});
+  return r;
+}
+
+class ClientPoolTest : public ::testing::Test {
+ protected:
+  ClientPoolTest() {
+    config_.providers.push_back(
+        {.name = "primary", .kind = ProviderKind::OpenAI, .base_url = "http://primary/v1"});
+    config_.providers.push_back(
+        {.name = "backup", .kind = ProviderKind::OpenAI, .base_url = "http://backup/v1"});
+    config_.pool.health_checks = false;
+    config_.pool.retry.max_attempts = 3;
+    config_.pool.retry.budget_min_per_second = 1000;  // budget tests set their own
+    random_.setFallbackUniform(0.5);
+  }
+
+  void useRoute(std::vector<DeploymentConfig> route) { config_.models["chat"] = std::move(route); }
+
+  void build() {
+    auto created = ClientPoolImpl::create(config_, transport_, executor_, random_);
+    ASSERT_TRUE(created.has_value()) << created.error().describe();
+    pool_ = std::move(*created);
+  }
+
+  /** Runs one request to completion in fake time (bounded). */
+  Result<ChatResponse> run(ChatRequest request, RequestOptions options = {},
+                           Duration limit = 10min) {
+    std::optional<Result<ChatResponse>> out;
+    pool_->complete(std::move(request), std::move(options),
+                    [&](Result<ChatResponse> r) { out = std::move(r); });
+    const MonotonicTime until = clock_.now() + limit;
+    while (!out && clock_.now() < until) executor_.advance(5ms);
+    if (!out) return fail(ErrorCode::Internal, "test: no result in time");
+    return std::move(*out);
+  }
+
+  size_t sentTo(const std::string& host) const {
+    size_t n = 0;
+    for (const auto& r : transport_.sent()) n += toHost(r, host);
+    return n;
+  }
+
+  FakeClock clock_;
+  FakeExecutor executor_{clock_};
+  FakeTransport transport_{executor_};
+  FakeRandom random_;
+  PoolConfig config_;
+  std::unique_ptr<ClientPoolImpl> pool_;
+};
+
+TEST_F(ClientPoolTest, SendsTheUpstreamModelNotTheAliasAndReportsTheDeployment) {
+  useRoute({{.provider = "primary",
+             .model = "gpt-upstream",
+             .input_price_per_mtok = 1000,
+             .output_price_per_mtok = 2000}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) { return reply(200, okBody("hi", 10, 5)); });
+  auto r = run(hello());
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_EQ(r->text(), "hi");
+  EXPECT_EQ(r->deployment, "primary/gpt-upstream");
+  EXPECT_EQ(r->attempts, 1);
+  EXPECT_DOUBLE_EQ(r->cost_usd, (10 * 1000.0 + 5 * 2000.0) / 1e6);
+  ASSERT_EQ(transport_.sent().size(), 1u);
+  auto body = nlohmann::json::parse(transport_.sent()[0].body);
+  EXPECT_EQ(body["model"], "gpt-upstream");
+  auto s = pool_->stats();
+  EXPECT_EQ(s.successes, 1u);
+  EXPECT_EQ(s.tokens_in, 10u);
+  EXPECT_EQ(s.tokens_out, 5u);
+  EXPECT_NEAR(s.cost_usd, 0.02, 1e-9);
+}
+
+TEST_F(ClientPoolTest, UnknownAliasIsNotFoundAndNothingIsSent) {
+  useRoute({{.provider = "primary", .model = "m"}});
+  build();
+  auto r = run(hello("nope"));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::NotFound);
+  EXPECT_TRUE(transport_.sent().empty());
+}
+
+TEST_F(ClientPoolTest, ServerErrorIsRetriedUpToMaxAttemptsWithBackoff) {
+  useRoute({{.provider = "primary", .model = "m"}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) { return reply(503); });
+  auto r = run(hello());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::ServerError);
+  EXPECT_EQ(transport_.sent().size(), 3u);
+  EXPECT_EQ(r.error().attempts.size(), 3u);
+  for (const auto& a : r.error().attempts) EXPECT_EQ(a.http_status, 503);
+  // Full jitter at u = 0.5: the retries wait half of 100 ms, then half of 200 ms.
+  const auto& at = transport_.sentAt();
+  EXPECT_EQ(at[1] - at[0], 10ms + 50ms);
+  EXPECT_EQ(at[2] - at[1], 10ms + 100ms);
+  EXPECT_EQ(pool_->stats().retries, 2u);
+}
+
+TEST_F(ClientPoolTest, BadRequestIsNeverRetried) {
+  useRoute({{.provider = "primary", .model = "m"}, {.provider = "backup", .model = "m"}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) { return reply(400); });
+  auto r = run(hello());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::InvalidRequest);
+  EXPECT_EQ(transport_.sent().size(), 1u);
+}
+
+TEST_F(ClientPoolTest, FailsOverImmediatelyToTheNextTier) {
+  useRoute({{.provider = "primary", .model = "m", .priority = 0},
+            {.provider = "backup", .model = "m", .priority = 1}});
+  build();
+  transport_.setScript(
+      [](const http::HttpRequest& r) { return toHost(r, "primary") ? reply(500) : reply(200); });
+  auto r = run(hello());
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_EQ(r->deployment, "backup/m");
+  EXPECT_EQ(r->attempts, 2);
+  const auto& at = transport_.sentAt();
+  ASSERT_EQ(at.size(), 2u);
+  EXPECT_EQ(at[1] - at[0], 10ms);  // no backoff when another deployment can take it
+  EXPECT_EQ(pool_->stats().failovers, 1u);
+}
+
+TEST_F(ClientPoolTest, LowerTierIsNotUsedWhileThePrimaryIsHealthy) {
+  useRoute({{.provider = "primary", .model = "m", .priority = 0},
+            {.provider = "backup", .model = "m", .priority = 1}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) { return reply(200); });
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(run(hello()).has_value());
+  EXPECT_EQ(sentTo("primary"), 20u);
+  EXPECT_EQ(sentTo("backup"), 0u);
+}
+
+TEST_F(ClientPoolTest, BreakerOpensAndThePrimaryGetsNoMoreThanTheBreakerAllows) {
+  config_.pool.circuit_breaker.failure_threshold = 3;
+  config_.pool.circuit_breaker.recovery_timeout = 30s;
+  config_.pool.circuit_breaker.max_recovery_timeout = 30s;
+  useRoute({{.provider = "primary", .model = "m", .priority = 0},
+            {.provider = "backup", .model = "m", .priority = 1}});
+  build();
+  transport_.setScript(
+      [](const http::HttpRequest& r) { return toHost(r, "primary") ? reply(503) : reply(200); });
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(run(hello()).has_value());
+  EXPECT_EQ(sentTo("primary"), 3u);  // then open: every request goes straight to the backup
+  EXPECT_EQ(sentTo("backup"), 50u);
+  EXPECT_EQ(pool_->stats().breaker_trips, 1u);
+  // After the recovery timeout one probe goes to the primary; it has recovered and closes.
+  transport_.setScript([](const http::HttpRequest&) { return reply(200); });
+  executor_.advance(31s);
+  auto r = run(hello());
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->deployment, "primary/m");
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(run(hello())->deployment, "primary/m");
+}
+
+TEST_F(ClientPoolTest, AllBreakersOpenFailsFastWithWhenTheNextProbeIsDue) {
+  config_.pool.circuit_breaker.failure_threshold = 1;
+  config_.pool.circuit_breaker.recovery_timeout = 30s;
+  config_.pool.circuit_breaker.max_recovery_timeout = 30s;
+  config_.pool.retry.max_attempts = 1;
+  useRoute({{.provider = "primary", .model = "m"}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) { return reply(500); });
+  ASSERT_FALSE(run(hello()).has_value());
+  executor_.advance(10s);
+  auto r = run(hello());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::CircuitOpen);
+  ASSERT_TRUE(r.error().retry_after.has_value());
+  EXPECT_NEAR(static_cast<double>(r.error().retry_after->count()), 20'000 - 10, 20);
+  EXPECT_EQ(transport_.sent().size(), 1u);
+  EXPECT_FALSE(pool_->ready());
+}
+
+TEST_F(ClientPoolTest, PanicModeTriesTheLeastBadDeploymentAndSaysSo) {
+  config_.pool.circuit_breaker.failure_threshold = 1;
+  config_.pool.retry.max_attempts = 1;
+  config_.pool.panic_mode = true;
+  useRoute({{.provider = "primary", .model = "m"}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) { return reply(500); });
+  ASSERT_FALSE(run(hello()).has_value());
+  transport_.setScript([](const http::HttpRequest&) { return reply(200); });
+  auto r = run(hello());
+  ASSERT_TRUE(r.has_value());
+  bool marked = false;
+  for (const auto& a : r->attempt_trail) marked = marked || a.reason == "panic_mode";
+  EXPECT_TRUE(marked);
+}
+
+TEST_F(ClientPoolTest, RetryAfterIsHonouredBeforeTheSameDeploymentIsTriedAgain) {
+  useRoute({{.provider = "primary", .model = "m"}});
+  build();
+  int n = 0;
+  transport_.setScript([&](const http::HttpRequest&) {
+    return ++n == 1 ? reply(429, errorBody("slow down"), {{"retry-after", "1"}}) : reply(200);
+  });
+  auto r = run(hello());
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  const auto& at = transport_.sentAt();
+  ASSERT_EQ(at.size(), 2u);
+  EXPECT_GE(at[1] - at[0], 1s);
+}
+
+TEST_F(ClientPoolTest, RetryAfterLongerThanTheDeadlineEndsTheRequestAtOnce) {
+  useRoute({{.provider = "primary", .model = "m"}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) {
+    return reply(429, errorBody("slow down"), {{"retry-after", "30"}});
+  });
+  RequestOptions options;
+  options.deadline = 5s;
+  const MonotonicTime start = clock_.now();
+  auto r = run(hello(), options);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::RateLimited);
+  EXPECT_LT(clock_.now() - start, 1s);
+  EXPECT_EQ(transport_.sent().size(), 1u);
+}
+
+TEST_F(ClientPoolTest, EachAttemptGetsOnlyTheTimeLeftBeforeTheDeadline) {
+  config_.pool.request_timeout = 4s;
+  useRoute({{.provider = "primary", .model = "m"}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) {
+    FakeReply r;
+    r.hang = true;
+    return r;
+  });
+  RequestOptions options;
+  options.deadline = 6s;
+  const MonotonicTime start = clock_.now();
+  auto r = run(hello(), options);
+  ASSERT_FALSE(r.has_value());
+  ASSERT_GE(transport_.sent().size(), 1u);
+  EXPECT_EQ(transport_.sent()[0].timeouts.total, 4s);
+  if (transport_.sent().size() > 1) {
+    EXPECT_LE(transport_.sent()[1].timeouts.total, 2s);
+  }
+  EXPECT_EQ(r.error().code, ErrorCode::DeadlineExceeded);
+  EXPECT_LE(clock_.now() - start, 6s + 10ms);
+  EXPECT_EQ(transport_.inFlight(), 0u);  // the hung attempt was cancelled
+}
+
+TEST_F(ClientPoolTest, AdmissionQueueFullIsOverloadedAndNothingIsSent) {
+  config_.pool.max_concurrent_requests = 1;
+  config_.pool.max_queue = 1;
+  useRoute({{.provider = "primary", .model = "m"}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) { return reply(200, "", {}, 1s); });
+  std::vector<std::optional<Result<ChatResponse>>> out(3);
+  for (int i = 0; i < 3; ++i) {
+    pool_->complete(hello(), {}, [&out, i](Result<ChatResponse> r) { out[i] = std::move(r); });
+  }
+  executor_.advance(5ms);
+  ASSERT_TRUE(out[2].has_value());
+  ASSERT_FALSE(out[2]->has_value());
+  EXPECT_EQ(out[2]->error().code, ErrorCode::Overloaded);
+  executor_.advance(3s);
+  EXPECT_TRUE(out[0].has_value() && out[0]->has_value());
+  EXPECT_TRUE(out[1].has_value() && out[1]->has_value());
+  EXPECT_EQ(transport_.sent().size(), 2u);
+  EXPECT_EQ(pool_->stats().admission_rejections, 1u);
+}
+
+TEST_F(ClientPoolTest, CancelCompletesWithCancelledAndCancelsTheTransfer) {
+  useRoute({{.provider = "primary", .model = "m"}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) {
+    FakeReply r;
+    r.hang = true;
+    return r;
+  });
+  std::optional<Result<ChatResponse>> out;
+  auto handle = pool_->complete(hello(), {}, [&](Result<ChatResponse> r) { out = std::move(r); });
+  executor_.advance(100ms);
+  EXPECT_EQ(transport_.inFlight(), 1u);
+  handle.cancel();
+  executor_.advance(5ms);
+  ASSERT_TRUE(out.has_value());
+  ASSERT_FALSE(out->has_value());
+  EXPECT_EQ(out->error().code, ErrorCode::Cancelled);
+  EXPECT_EQ(transport_.inFlight(), 0u);
+}
+
+TEST_F(ClientPoolTest, RetryBudgetStopsARetryStorm) {
+  config_.pool.retry.budget_percent = 10;
+  config_.pool.retry.budget_min_per_second = 0;
+  config_.pool.retry.max_attempts = 5;
+  useRoute({{.provider = "primary", .model = "m"}});
+  config_.pool.circuit_breaker.enabled = false;
+  build();
+  transport_.setScript([](const http::HttpRequest&) { return reply(503, "", {}, 0ms); });
+  for (int i = 0; i < 20; ++i) (void)run(hello());
+  const auto s = pool_->stats();
+  EXPECT_LE(s.retries, 2u + 1u);  // 10 % of 20 requests
+  EXPECT_GT(s.retry_budget_exhausted, 0u);
+}
+
+TEST_F(ClientPoolTest, StreamDeliversChunksAndAssemblesTheResponse) {
+  useRoute({{.provider = "primary", .model = "m"}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) {
+    FakeReply r;
+    r.chunks = {
+        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+        "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},"
+        "\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}"
+        "\n\ndata: [DONE]\n\n"};
+    r.chunk_gap = 5ms;
+    return r;
+  });
+  std::vector<std::string> pieces;
+  std::optional<Result<ChatResponse>> out;
+  pool_->stream(
+      hello(), {},
+      [&](const ChatChunk& c) {
+        pieces.push_back(c.content);
+        return true;
+      },
+      [&](Result<ChatResponse> r) { out = std::move(r); });
+  executor_.advance(1s);
+  ASSERT_TRUE(out.has_value());
+  ASSERT_TRUE(out->has_value()) << out->error().describe();
+  EXPECT_EQ((*out)->text(), "Hello");
+  EXPECT_GE(pieces.size(), 2u);
+}
+
+TEST_F(ClientPoolTest, StreamIsNotRetriedAfterItsFirstChunkReachedTheCaller) {
+  useRoute({{.provider = "primary", .model = "m"}, {.provider = "backup", .model = "m"}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) {
+    FakeReply r;
+    r.chunks = {
+        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"partial\"},\"finish_reason\":null}]}"
+        "\n\n"};  // ends without [DONE]: truncated
+    return r;
+  });
+  std::optional<Result<ChatResponse>> out;
+  pool_->stream(
+      hello(), {}, [](const ChatChunk&) { return true; },
+      [&](Result<ChatResponse> r) { out = std::move(r); });
+  executor_.advance(1s);
+  ASSERT_TRUE(out.has_value());
+  ASSERT_FALSE(out->has_value());
+  EXPECT_EQ(out->error().code, ErrorCode::Protocol);
+  EXPECT_EQ(transport_.sent().size(), 1u);
+}
+
+TEST_F(ClientPoolTest, StreamFailsOverBeforeTheFirstChunk) {
+  useRoute({{.provider = "primary", .model = "m", .priority = 0},
+            {.provider = "backup", .model = "m", .priority = 1}});
+  build();
+  transport_.setScript([](const http::HttpRequest& r) {
+    if (toHost(r, "primary")) return reply(503);
+    FakeReply ok;
+    ok.chunks = {
+        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"},\"finish_reason\":\"stop\"}]}"
+        "\n\ndata: [DONE]\n\n"};
+    return ok;
+  });
+  std::optional<Result<ChatResponse>> out;
+  pool_->stream(
+      hello(), {}, [](const ChatChunk&) { return true; },
+      [&](Result<ChatResponse> r) { out = std::move(r); });
+  executor_.advance(1s);
+  ASSERT_TRUE(out.has_value());
+  ASSERT_TRUE(out->has_value()) << out->error().describe();
+  EXPECT_EQ((*out)->deployment, "backup/m");
+  EXPECT_EQ((*out)->text(), "ok");
+}
+
+TEST_F(ClientPoolTest, RateLimitedDeploymentIsSkippedForAnotherOne) {
+  useRoute({{.provider = "primary", .model = "m", .rpm = 1},
+            {.provider = "backup", .model = "m", .priority = 1}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) { return reply(200); });
+  EXPECT_EQ(run(hello())->deployment, "primary/m");
+  EXPECT_EQ(run(hello())->deployment, "backup/m");  // primary's minute budget is spent
+  auto s = pool_->stats();
+  EXPECT_EQ(s.skips_by_reason["rate_limited"], 1u);
+}
+
+}  // namespace
+}  // namespace llmpool::pool
+
+namespace llmpool::pool {
+namespace {
+
+TEST_F(ClientPoolTest, MetricsTextHasEveryFamilyOnceWithDeploymentLabels) {
+  useRoute({{.provider = "primary", .model = "m"}});
+  build();
+  transport_.setScript([](const http::HttpRequest&) { return reply(200); });
+  ASSERT_TRUE(run(hello()).has_value());
+  std::string text;
+  pool_->writeMetrics(text);
+  EXPECT_NE(text.find("llmpool_requests_total{outcome=\"success\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("llmpool_deployment_state{deployment=\"primary/m\",provider=\"primary\"} 0"),
+            std::string::npos);
+  EXPECT_NE(text.find("llmpool_request_duration_seconds_bucket{le=\"+Inf\"} 1"), std::string::npos);
+  // Each family is declared exactly once.
+  size_t pos = 0, count = 0;
+  while ((pos = text.find("# TYPE llmpool_tokens_total ", pos)) != std::string::npos) {
+    ++count;
+    ++pos;
+  }
+  EXPECT_EQ(count, 1u);
+  EXPECT_EQ(text.back(), '\n');
+}
+
+}  // namespace
+}  // namespace llmpool::pool
