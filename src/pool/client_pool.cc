@@ -2,40 +2,61 @@
 
 #include <algorithm>
 #include <future>
+#include <map>
 
 #include "http/curl_transport.h"
 #include "llmpool/pool.h"
 #include "pool/client_pool_impl.h"
+#include "pool/routing_transport.h"
 
 namespace llmpool {
 
 Result<std::unique_ptr<ClientPool>> ClientPool::create(PoolConfig config) {
   const PoolSettings& ps = config.pool;
-  http::CurlTransportOptions options;
-  options.shards = static_cast<size_t>(std::max(1, ps.io_threads));
-  // libcurl caps connections per host per multi handle; the cap is the largest any provider
-  // asks for (pool.max_connections_per_provider unless a provider overrides it).
-  int per_host = ps.max_connections_per_provider;
-  for (const auto& p : config.providers)
-    per_host = std::max(per_host, p.max_connections.value_or(0));
-  options.max_connections_per_host = per_host;
-  options.max_total_connections =
-      std::max<int>(options.max_total_connections,
-                    per_host * static_cast<int>(std::max<size_t>(1, config.providers.size())));
-  options.connection_idle_timeout =
+  http::CurlTransportOptions base;
+  base.shards = static_cast<size_t>(std::max(1, ps.io_threads));
+  base.connection_idle_timeout =
       std::chrono::duration_cast<std::chrono::seconds>(ps.connection_idle_timeout);
-  options.connection_max_lifetime =
+  base.connection_max_lifetime =
       std::chrono::duration_cast<std::chrono::seconds>(ps.connection_max_lifetime);
-  options.connect_timeout = ps.connect_timeout;
-  auto transport = http::CurlTransport::create(options);
-  if (!transport) return std::unexpected(transport.error());
-  std::shared_ptr<http::CurlTransport> shared(std::move(*transport));
+  base.connect_timeout = ps.connect_timeout;
+
+  // One transport per distinct per-host connection cap (libcurl has one cap per multi handle).
+  // The first one also runs the pool's timers.
+  auto routing = std::make_shared<pool::RoutingTransport>();
+  std::map<int, std::shared_ptr<http::CurlTransport>> by_cap;
+  std::shared_ptr<http::CurlTransport> executor;
+  auto transportFor = [&](int cap) -> Result<std::shared_ptr<http::CurlTransport>> {
+    auto& t = by_cap[cap];
+    if (!t) {
+      http::CurlTransportOptions options = base;
+      options.max_connections_per_host = cap;
+      options.max_total_connections = std::max(options.max_total_connections, cap);
+      auto created = http::CurlTransport::create(options);
+      if (!created) return std::unexpected(created.error());
+      t = std::move(*created);
+      if (!executor) executor = t;
+    }
+    return t;
+  };
+  auto fallback = transportFor(ps.max_connections_per_provider);
+  if (!fallback) return std::unexpected(fallback.error());
+  routing->addRoute("", *fallback);
+  for (const auto& p : config.providers) {
+    auto t = transportFor(p.max_connections.value_or(ps.max_connections_per_provider));
+    if (!t) return std::unexpected(t.error());
+    routing->addRoute(p.base_url, *t);
+  }
   static DefaultRandom random;  // thread-safe; shared by every pool of the process
-  auto pool = pool::ClientPoolImpl::create(std::move(config), *shared, *shared, random);
+  auto pool = pool::ClientPoolImpl::create(std::move(config), *routing, *executor, random);
   if (!pool) return std::unexpected(pool.error());
-  // The pool must be destroyed before its transport: the transport is held by the pool itself
-  // and released after the pool's members (see ~ClientPoolImpl, which stops first).
-  (*pool)->holdResource(shared);
+  // The pool holds its transports and releases them first when destroyed (see ~ClientPoolImpl).
+  (*pool)->holdResource(routing);
+  // The executor's transport goes last: the others' final callbacks may still post to it.
+  for (auto& [cap, t] : by_cap) {
+    if (t != executor) (*pool)->holdResource(t);
+  }
+  (*pool)->holdResource(executor);
   (*pool)->startHealthChecks();
   return std::unique_ptr<ClientPool>(std::move(*pool));
 }

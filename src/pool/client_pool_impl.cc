@@ -142,8 +142,9 @@ Result<std::unique_ptr<ClientPoolImpl>> ClientPoolImpl::create(PoolConfig config
 
 ClientPoolImpl::~ClientPoolImpl() {
   stop(std::chrono::milliseconds(0));
-  // An owned transport goes first, while every member its pending callbacks touch still exists:
-  // its destructor joins the event loops.
+  // Owned transports go first, while every member their pending callbacks touch still exists
+  // (their destructors join the event loops), in the order they were handed over.
+  for (auto& resource : resources_) resource.reset();
   resources_.clear();
 }
 
