@@ -11,5 +11,7 @@ namespace llmpool::cli {
 void addMockCommand(CLI::App& app, int& exit_code);
 void addCompleteCommand(CLI::App& app, int& exit_code);
 void addCheckCommand(CLI::App& app, int& exit_code);
+void addRunCommand(CLI::App& app, int& exit_code);
+void addServeCommand(CLI::App& app, int& exit_code);
 
 }  // namespace llmpool::cli

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   llmpool::cli::addMockCommand(app, exit_code);
   llmpool::cli::addCompleteCommand(app, exit_code);
   llmpool::cli::addCheckCommand(app, exit_code);
+  llmpool::cli::addRunCommand(app, exit_code);
+  llmpool::cli::addServeCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -106,9 +106,9 @@ struct ProcessorConfig {
   int max_task_attempts = 1;
   Millis task_timeout{0};  // 0 = the pool's deadline
   OverflowPolicy overflow = OverflowPolicy::Block;
-  Millis block_timeout{30'000};  // longest wait of submit() under Block
-  Millis aging_after{0};         // 0 = off; else a waiting task gains one class per aging_after
-  Millis retry_backoff{1'000};   // task-level retry: first delay, doubled per attempt ...
+  Millis block_timeout{30'000};      // longest wait of submit() under Block
+  Millis aging_after{0};             // 0 = off; else a waiting task gains one class per aging_after
+  Millis retry_backoff{1'000};       // task-level retry: first delay, doubled per attempt ...
   Millis max_retry_backoff{60'000};  // ... up to this (a longer Retry-After still wins)
   int results_buffer = 1024;         // capacity of tryReceive()/drain(); full = drop oldest
 };
@@ -131,6 +131,10 @@ struct GatewayConfig {
   int max_connections = 10'000;
   int threads = 1;
   std::string log_level = "info";
+  size_t max_header_bytes = 16 * 1024;  // request line + headers; larger get 431
+  Millis write_timeout{60'000};  // a write to a client that makes no progress this long closes it
+  /** Without keys the gateway refuses a non-loopback listen address unless this is set. */
+  bool allow_unauthenticated = false;
 };
 
 struct PoolConfig {

@@ -313,6 +313,9 @@ void readGatewaySection(YamlContext& ctx, const YAML::Node& node, const std::str
   m.get("max_connections", out.max_connections);
   m.get("threads", out.threads);
   m.get("log_level", out.log_level);
+  m.getBytes("max_header_bytes", out.max_header_bytes);
+  m.get("write_timeout", out.write_timeout);
+  m.get("allow_unauthenticated", out.allow_unauthenticated);
   m.finish();
 }
 

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The gateway's proxy overhead, measured in one run against the same mocks:
+#   wrk -> llmpool mock                      (the floor: no hop)
+#   wrk -> HAProxy -> llmpool mock           (a plain keep-alive HTTP proxy hop)
+#   wrk -> llmpool serve -> llmpool mock     (auth-less gateway, pool, codecs)
+# Scenarios: instant mock at 32 connections (RPS, server CPU per request); 50 ms mock at 1
+# connection (added p50) and 256 connections (~5,000 RPS: added p99, share of the 5,120 RPS
+# ceiling); RSS of the gateway idle and after 256 connections.
+# Usage: bench/gateway_bench.sh PATH/TO/llmpool [duration=10s]
+# Not a test: numbers go to docs/benchmarks.md ("## Gateway"). Every run is bounded by
+# `duration` and `timeout`; every process started here is stopped on exit.
+set -euo pipefail
+
+bin=${1:?usage: $0 PATH/TO/llmpool [duration]}
+duration=${2:-10s}
+here=$(cd "$(dirname "$0")" && pwd)
+for tool in wrk haproxy; do
+  command -v "$tool" >/dev/null || { echo "$tool is not installed (apt-get install $tool)" >&2; exit 1; }
+done
+
+out=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$out"
+}
+trap cleanup EXIT
+
+# start NAME CMD...: runs CMD with stdout to $out/NAME.port, returns its first line (the port).
+start() {
+  local name=$1; shift
+  "$@" >"$out/$name.port" 2>"$out/$name.log" &
+  pids+=($!)
+  eval "${name}_pid=$!"
+  for _ in $(seq 200); do [ -s "$out/$name.port" ] && break; sleep 0.05; done
+  [ -s "$out/$name.port" ] || { echo "$name did not start:" >&2; cat "$out/$name.log" >&2; exit 1; }
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+start fast "$bin" mock --listen 127.0.0.1:0
+start slow "$bin" mock --listen 127.0.0.1:0 --latency 50ms
+fast_port=$(head -1 "$out/fast.port")
+slow_port=$(head -1 "$out/slow.port")
+
+gateway_config() {  # $1 mock port
+  cat <<YAML
+pool:
+  max_concurrent_requests: 1024
+  max_queue: 10000
+  max_connections_per_provider: 300
+  health_checks: false
+  retry: {max_attempts: 1}
+providers:
+  - {name: mock, kind: openai, base_url: "http://127.0.0.1:$1/v1"}
+models:
+  mock-model:
+    - {provider: mock, model: mock-model}
+gateway: {listen: "127.0.0.1:0", log_level: "warn", threads: 1}
+YAML
+}
+gateway_config "$fast_port" >"$out/gw_fast.yaml"
+gateway_config "$slow_port" >"$out/gw_slow.yaml"
+start gwfast "$bin" serve --config "$out/gw_fast.yaml"
+start gwslow "$bin" serve --config "$out/gw_slow.yaml"
+gwfast_port=$(head -1 "$out/gwfast.port")
+gwslow_port=$(head -1 "$out/gwslow.port")
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+idle_rss=$(rss_kb "$gwslow_pid")
+
+haproxy_config() {  # $1 listen port, $2 mock port
+  sed -e "s/@LISTEN_PORT@/$1/" -e "s/@MOCK_PORT@/$2/" "$here/gateway_haproxy.cfg"
+}
+hafast_port=$(free_port)
+haslow_port=$(free_port)
+haproxy_config "$hafast_port" "$fast_port" >"$out/ha_fast.cfg"
+haproxy_config "$haslow_port" "$slow_port" >"$out/ha_slow.cfg"
+haproxy -f "$out/ha_fast.cfg" -db >"$out/ha_fast.log" 2>&1 & pids+=($!); hafast_pid=$!
+haproxy -f "$out/ha_slow.cfg" -db >"$out/ha_slow.log" 2>&1 & pids+=($!); haslow_pid=$!
+sleep 0.5
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# run LABEL PORT CONNS [SERVER_PID...]: one bounded wrk run; prints a table row.
+run() {
+  local label=$1 port=$2 conns=$3; shift 3
+  local url="http://127.0.0.1:$port"
+  timeout 60 wrk -t1 -c"$conns" -d2s -s "$here/chat_post.lua" "$url" >/dev/null  # warm-up
+  local before=0 after=0 pid
+  for pid in "$@"; do before=$((before + $(ticks "$pid"))); done
+  timeout 120 wrk -t1 -c"$conns" -d"$duration" --latency -s "$here/chat_post.lua" "$url" \
+    >"$out/wrk.txt"
+  for pid in "$@"; do after=$((after + $(ticks "$pid"))); done
+  local rps p50 p99 n errs cpu
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out/wrk.txt")
+  p50=$(awk '$1 == "50%" {print $2}' "$out/wrk.txt")
+  p99=$(awk '$1 == "99%" {print $2}' "$out/wrk.txt")
+  n=$(awk '/requests in/ {print $1}' "$out/wrk.txt")
+  errs=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' "$out/wrk.txt")
+  cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$n" \
+    'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+  echo "| $label | $conns | $rps | $p50 | $p99 | $cpu | ${errs:-none} |"
+}
+
+echo "| path | conns | RPS | p50 | p99 | proxy CPU µs/req (excl. mock) | errors |"
+echo "|---|---:|---:|---:|---:|---:|---|"
+run "instant mock: direct" "$fast_port" 32 "$fast_pid"
+run "instant mock: HAProxy" "$hafast_port" 32 "$hafast_pid"
+run "instant mock: llmpool serve" "$gwfast_port" 32 "$gwfast_pid"
+run "50 ms mock: direct" "$slow_port" 1 "$slow_pid"
+run "50 ms mock: HAProxy" "$haslow_port" 1 "$haslow_pid"
+run "50 ms mock: llmpool serve" "$gwslow_port" 1 "$gwslow_pid"
+run "50 ms mock: direct" "$slow_port" 256 "$slow_pid"
+run "50 ms mock: HAProxy" "$haslow_port" 256 "$haslow_pid"
+run "50 ms mock: llmpool serve" "$gwslow_port" 256 "$gwslow_pid"
+echo
+echo "gateway RSS: idle $((idle_rss / 1024)) MiB; peak after 256 connections $(( $(hwm_kb "$gwslow_pid") / 1024 )) MiB"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

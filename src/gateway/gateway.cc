@@ -1,0 +1,279 @@
+#include "gateway/gateway.h"
+
+#include "config/config_loader.h"
+#include "gateway/config_diff.h"
+#include "gateway/error_mapping.h"
+#include "gateway/model_routes.h"
+#include "metrics/prometheus_text.h"
+#include "providers/wire_util.h"
+
+namespace llmpool::gateway {
+
+namespace {
+
+namespace http = boost::beast::http;
+using std::chrono::milliseconds;
+
+server::Response textResponse(unsigned status, std::string body, std::string_view type) {
+  server::Response r{static_cast<http::status>(status), 11};
+  r.set(http::field::content_type, type);
+  r.body() = std::move(body);
+  return r;
+}
+
+std::string_view pathOf(std::string_view target) {
+  const auto q = target.find('?');
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+Json modelEntry(const std::string& alias) {
+  return {{"id", alias}, {"object", "model"}, {"created", 0}, {"owned_by", "llmpool"}};
+}
+
+}  // namespace
+
+Result<ListenAddress> checkGatewayConfig(const PoolConfig& config,
+                                         const std::optional<std::string>& listen_override) {
+  auto address = parseListenAddress(listen_override.value_or(config.gateway.listen));
+  if (!address) return std::unexpected(address.error());
+  if (config.gateway.keys.empty() && !isLoopbackHost(address->host) &&
+      !config.gateway.allow_unauthenticated) {
+    return fail(ErrorCode::InvalidConfig,
+                "no gateway.keys are configured, so the gateway listens on loopback only; "
+                "\"" +
+                    address->host +
+                    "\" is not loopback (add keys, or set "
+                    "gateway.allow_unauthenticated: true to serve without them)");
+  }
+  return address;
+}
+
+Gateway::Gateway(GatewayOptions options, std::shared_ptr<GatewayShared> shared)
+    : options_(std::move(options)), shared_(std::move(shared)) {}
+
+Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
+  auto address = checkGatewayConfig(options.config, options.listen);
+  if (!address) return std::unexpected(address.error());
+  auto shared = std::make_shared<GatewayShared>();
+  const LogLevel level = options.log_level.value_or(
+      parseLogLevel(options.config.gateway.log_level).value_or(LogLevel::Info));
+  shared->logger.setThreshold(level);
+
+  auto pool = ClientPool::create(options.config);
+  if (!pool) return std::unexpected(pool.error());
+
+  const GatewayConfig& g = options.config.gateway;
+  server::ServerOptions so;
+  so.host = address->host;
+  so.port = address->port;
+  so.threads = g.threads;
+  so.max_body_bytes = g.max_body_bytes;
+  so.max_header_bytes = g.max_header_bytes;
+  so.read_timeout = g.read_timeout;
+  so.write_timeout = g.write_timeout;
+  so.max_connections = static_cast<std::size_t>(g.max_connections);
+
+  std::unique_ptr<Gateway> gw(new Gateway(std::move(options), shared));
+  gw->current_.store(std::make_shared<const Generation>(1, gw->options_.config, std::move(*pool)));
+  gw->next_generation_ = 2;
+  shared->metrics.setConfigGeneration(1);
+  Gateway* raw = gw.get();
+  auto server = server::Server::create(so, [raw](server::Request&& req, server::ResponseWriter w) {
+    raw->handle(std::move(req), std::move(w));
+  });
+  if (!server) return std::unexpected(server.error());
+  gw->server_ = std::move(*server);
+  return gw;
+}
+
+Gateway::~Gateway() { stop(milliseconds(0)); }
+
+void Gateway::start() { server_->start(); }
+
+std::chrono::milliseconds Gateway::shutdownGrace() const {
+  auto gen = current_.load();
+  return gen ? gen->config.gateway.shutdown_grace : options_.config.gateway.shutdown_grace;
+}
+
+void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
+  const MonotonicTime started = MonotonicClock::now();
+  const std::string_view path = pathOf(request.target());
+  const bool get = request.method() == http::verb::get || request.method() == http::verb::head;
+  const bool post = request.method() == http::verb::post;
+  GatewayMetrics& metrics = shared_->metrics;
+  auto answer = [&](Route route, server::Response response) {
+    metrics.requestFinished(route, response.result_int(), MonotonicClock::now() - started, false);
+    writer.send(std::move(response));
+  };
+
+  if (path == "/healthz") {
+    if (!get)
+      return answer(Route::Other,
+                    textResponse(405, R"({"error":"method not allowed"})", "application/json"));
+    return answer(Route::Healthz, textResponse(200, R"({"status":"ok"})", "application/json"));
+  }
+  GenerationPtr gen = current_.load();
+  if (!gen) {
+    // Only during shutdown: the pools are gone.
+    Error e(ErrorCode::Cancelled, "the gateway is shutting down");
+    return answer(Route::Other, errorResponse(Dialect::OpenAI, e, ErrorOrigin::Gateway));
+  }
+  if (path == "/readyz") {
+    const bool ready = gen->pool->ready();
+    return answer(
+        Route::Readyz,
+        textResponse(ready ? 200 : 503,
+                     ready
+                         ? R"({"status":"ready"})"
+                         : R"({"status":"not_ready","reason":"an alias has no usable deployment"})",
+                     "application/json"));
+  }
+  if (path == "/metrics") {
+    std::string text;
+    gen->pool->writeMetrics(text);
+    metrics.write(text, server_->stats());
+    return answer(Route::Metrics,
+                  textResponse(200, std::move(text), metrics::kPrometheusContentType));
+  }
+
+  const bool anthropic = path == "/v1/messages";
+  const Dialect dialect = anthropic ? Dialect::Anthropic : Dialect::OpenAI;
+  Route route = Route::Other;
+  if (path == "/v1/chat/completions") route = Route::ChatCompletions;
+  if (anthropic) route = Route::Messages;
+  if (path == "/v1/embeddings") route = Route::Embeddings;
+  if (path == "/v1/models" || path.starts_with("/v1/models/")) route = Route::Models;
+  if (route == Route::Other) {
+    Error e(ErrorCode::NotFound, "no route for " + std::string(path));
+    server::Response r = errorResponse(dialect, e, ErrorOrigin::Gateway);
+    return answer(Route::Other, std::move(r));
+  }
+  if ((route == Route::Models && !get) || (route != Route::Models && !post)) {
+    Error e(ErrorCode::InvalidRequest, "method not allowed on " + std::string(path));
+    server::Response r = errorResponse(dialect, e, ErrorOrigin::Gateway);
+    r.result(http::status::method_not_allowed);
+    return answer(Route::Other, std::move(r));
+  }
+
+  // Gateway keys (constant-time match); the key itself goes no further than this call.
+  auto key = gen->keys.authenticate(request[http::field::authorization], request["x-api-key"]);
+  if (!key) {
+    metrics.authFailure(key.error().reason);
+    RequestRecord rec;
+    rec.route = routeName(route);
+    rec.status = 401;
+    rec.error_code = std::string(authFailureName(key.error().reason));
+    rec.remote = writer.remoteAddress();
+    rec.duration = MonotonicClock::now() - started;
+    shared_->logger.request(rec);
+    if (route != Route::Models) metrics.requestStarted();  // balanced by requestFinished
+    return answer(route, errorResponse(dialect, key.error().error, ErrorOrigin::Gateway));
+  }
+  KeyEntry* entry = *key;
+
+  if (route == Route::Models) {
+    const std::string prefix = "/v1/models/";
+    if (path.size() > prefix.size()) {
+      const std::string id(path.substr(prefix.size()));
+      const auto aliases = gen->pool->aliases();
+      const bool known = std::find(aliases.begin(), aliases.end(), id) != aliases.end() &&
+                         (!entry || entry->allows(id));
+      if (!known) {
+        Error e(ErrorCode::NotFound, "the model \"" + id + "\" does not exist");
+        return answer(route, errorResponse(dialect, e, ErrorOrigin::Gateway));
+      }
+      return answer(route,
+                    textResponse(200, providers::dumpJson(modelEntry(id)), "application/json"));
+    }
+    Json data = Json::array();
+    for (const auto& alias : gen->pool->aliases()) {
+      if (!entry || entry->allows(alias)) data.push_back(modelEntry(alias));
+    }
+    Json body = {{"object", "list"}, {"data", std::move(data)}};
+    return answer(route, textResponse(200, providers::dumpJson(body), "application/json"));
+  }
+
+  ModelCall call{*shared_, std::move(gen), entry, std::move(writer), started};
+  if (route == Route::Embeddings) return serveEmbeddings(request, std::move(call));
+  serveChat(dialect, request, std::move(call));
+}
+
+Result<std::string> Gateway::reload() {
+  std::lock_guard lock(control_mu_);
+  if (stopped_) return fail(ErrorCode::Cancelled, "the gateway is stopping");
+  if (options_.config_path.empty()) {
+    return fail(ErrorCode::InvalidConfig, "no config file to reload (started without --config)");
+  }
+  auto failed = [&](const Error& e) -> Result<std::string> {
+    shared_->metrics.reload(false);
+    return std::unexpected(e);
+  };
+  config::ConfigDiagnostics diags;
+  auto next = config::loadConfigFile(options_.config_path, &diags);
+  if (!next) return failed(next.error());
+  if (auto ok = checkGatewayConfig(*next, options_.listen); !ok) return failed(ok.error());
+  GenerationPtr old = current_.load();
+  const ConfigDiff diff = diffConfigs(old->config, *next);
+  auto pool = ClientPool::create(*next);
+  if (!pool) return failed(pool.error());
+  if (!options_.log_level) {
+    shared_->logger.setThreshold(parseLogLevel(next->gateway.log_level).value_or(LogLevel::Info));
+  }
+  const uint64_t number = next_generation_++;
+  auto gen = std::make_shared<const Generation>(number, std::move(*next), std::move(*pool));
+  current_.store(gen);
+  shared_->metrics.setConfigGeneration(number);
+  shared_->metrics.reload(true);
+  retire(std::move(old), gen->config.gateway.shutdown_grace);
+  return diff.summary();
+}
+
+void Gateway::retire(std::shared_ptr<const Generation> old, milliseconds grace) {
+  if (!old) return;
+  shared_->metrics.oldPoolsRetiring(1);
+  std::lock_guard lock(retire_mu_);
+  retiring_.emplace_back([old = std::move(old), grace, shared = shared_]() mutable {
+    // In-flight requests of the old pool finish (up to the grace), then the rest are cancelled.
+    old->pool->stop(grace);
+    // Requests hold the generation until their completion callbacks have run on the pool's
+    // threads. The pool must not be destroyed there (it would join its own thread), so wait
+    // until this thread holds the last reference and destroy it here.
+    const auto give_up = std::chrono::steady_clock::now() + grace + std::chrono::seconds(30);
+    while (old.use_count() > 1 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    if (old.use_count() > 1) {
+      // A reference is still held somewhere (a bug): leaking the old pool is safer than
+      // destroying it on a thread it owns.
+      shared->logger.event(LogLevel::Error, "retired pool still referenced; leaking it");
+      new std::shared_ptr<const Generation>(std::move(old));  // NOLINT: deliberate leak
+    }
+    old.reset();
+    shared->metrics.oldPoolsRetiring(-1);
+  });
+}
+
+void Gateway::joinRetired() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(retire_mu_);
+    threads.swap(retiring_);
+  }
+  for (auto& t : threads) t.join();
+}
+
+void Gateway::stop(milliseconds grace) {
+  {
+    std::lock_guard lock(control_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  // 1. Stop accepting; in-flight exchanges get the grace; the rest are closed, which fires their
+  //    disconnect callbacks and so cancels their pool requests.
+  if (server_) server_->stop(grace);
+  // 2. The current pool retires like a replaced one; a short grace lets cancellations settle.
+  retire(current_.exchange(nullptr), milliseconds(1'000));
+  joinRetired();
+}
+
+}  // namespace llmpool::gateway

@@ -1,0 +1,35 @@
+#pragma once
+// One configuration in force: its pool and its keys. The gateway swaps the current generation
+// atomically on reload; each request holds the generation it started on, so in-flight requests
+// finish on the old pool while new ones use the new one.
+
+#include <cstdint>
+#include <memory>
+
+#include "gateway/gateway_metrics.h"
+#include "gateway/key_ring.h"
+#include "gateway/request_log.h"
+#include "llmpool/config.h"
+#include "llmpool/pool.h"
+
+namespace llmpool::gateway {
+
+struct Generation {
+  Generation(uint64_t n, PoolConfig c, std::unique_ptr<ClientPool> p)
+      : number(n), config(std::move(c)), pool(std::move(p)), keys(config.gateway.keys) {}
+
+  uint64_t number;
+  PoolConfig config;
+  std::unique_ptr<ClientPool> pool;
+  KeyRing keys;
+};
+
+using GenerationPtr = std::shared_ptr<const Generation>;
+
+/** What request handlers share with the gateway; it outlives every request. */
+struct GatewayShared {
+  GatewayMetrics metrics;
+  Logger logger;
+};
+
+}  // namespace llmpool::gateway

@@ -1,0 +1,404 @@
+// Chat (both dialects) and embeddings through the pool. See model_routes.h.
+//
+// Threads: serveChat runs on the connection's I/O thread; chunk and completion callbacks arrive
+// on pool threads. One mutex per exchange orders everything written to the ResponseWriter (it
+// forwards calls FIFO to the I/O thread), so chunks, the final usage chunk and [DONE] leave in
+// order whichever thread produced them.
+
+#include "gateway/model_routes.h"
+
+#include <mutex>
+
+#include "gateway/attempt_headers.h"
+#include "providers/anthropic_inbound.h"
+#include "providers/anthropic_stream_encoder.h"
+#include "providers/openai_inbound.h"
+#include "providers/wire_util.h"
+
+namespace llmpool::gateway {
+
+namespace {
+
+namespace http = boost::beast::http;
+using providers::dumpJson;
+
+// Status logged and counted for a request whose client went away first (nginx's convention).
+constexpr unsigned kClientClosedRequest = 499;
+
+Route routeOf(Dialect dialect) {
+  return dialect == Dialect::Anthropic ? Route::Messages : Route::ChatCompletions;
+}
+
+std::optional<Json> parseBody(const server::Request& request, Error& error) {
+  Json body = Json::parse(request.body(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    error = Error(ErrorCode::InvalidRequest, "body: not valid JSON");
+    return std::nullopt;
+  }
+  return body;
+}
+
+// Prompt tokens are unknown before the provider answers; a chars/4 estimate plus the output
+// bound is what the key's tpm bucket reserves, corrected by the real usage afterwards.
+int64_t estimateTokens(const ChatRequest& r) {
+  std::size_t chars = 0;
+  for (const auto& m : r.messages) chars += m.content.size();
+  return static_cast<int64_t>(chars / 4 + 1) + r.max_tokens.value_or(0);
+}
+
+server::Response jsonResponse(std::string body) {
+  server::Response r{http::status::ok, 11};
+  r.set(http::field::content_type, "application/json");
+  r.body() = std::move(body);
+  return r;
+}
+
+// The deployment serving a stream, from the first chunk's model, when the alias has exactly one
+// deployment with that upstream model name (the pool reports the deployment only at the end).
+std::string deploymentForModel(const PoolConfig& config, const std::string& alias,
+                               const std::string& model) {
+  auto it = config.models.find(alias);
+  if (it == config.models.end()) return {};
+  std::string found;
+  for (const auto& d : it->second) {
+    if (d.model != model) continue;
+    if (!found.empty()) return {};  // ambiguous
+    found = d.provider + "/" + d.model;
+  }
+  return found;
+}
+
+// -------------------------------------------------------------------------------------------
+// ChatExchange: one chat request in flight.
+
+struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
+  ChatExchange(ModelCall c, Dialect d) : call(std::move(c)), dialect(d) {}
+
+  ModelCall call;
+  KeyLease lease;  // declared after `call` (which holds the generation owning the key)
+  Dialect dialect;
+  Route route = Route::ChatCompletions;
+  bool stream = false;
+  bool client_usage = false;  // OpenAI stream_options.include_usage as the client asked
+  std::string alias;
+  std::string remote;
+
+  std::mutex mu;
+  RequestHandle handle;       // guarded by mu
+  bool disconnected = false;  // guarded by mu
+  bool head_sent = false;     // guarded by mu
+  bool usage_sent = false;    // guarded by mu
+  bool done = false;          // guarded by mu
+  std::optional<Duration> ttft;
+  providers::AnthropicStreamEncoder encoder;  // guarded by mu
+
+  void start(ChatRequest request);
+  bool onChunk(const ChatChunk& chunk);
+  void onDone(Result<ChatResponse> result);
+  void onDisconnect();
+  void sendStreamHead(const std::string& deployment, std::optional<int> attempts);
+  void finishLog(unsigned status, const std::string& deployment, int attempts, const Usage& usage,
+                 std::string error_code);
+};
+
+void ChatExchange::start(ChatRequest request) {
+  RequestOptions options;
+  options.model = alias;
+  // Usage is always asked of the provider (logs, metrics and the key's tpm need it); the client
+  // gets the usage chunk only if it asked.
+  request.include_usage = true;
+  const auto self = shared_from_this();
+  call.writer.onDisconnect([weak = weak_from_this()] {
+    if (auto s = weak.lock()) s->onDisconnect();
+  });
+  ClientPool& pool = *call.generation->pool;
+  RequestHandle h =
+      stream ? pool.stream(
+                   std::move(request), std::move(options),
+                   [self](const ChatChunk& chunk) { return self->onChunk(chunk); },
+                   [self](Result<ChatResponse> r) { self->onDone(std::move(r)); })
+             : pool.complete(std::move(request), std::move(options),
+                             [self](Result<ChatResponse> r) { self->onDone(std::move(r)); });
+  bool cancel_now = false;
+  {
+    std::lock_guard lock(mu);
+    handle = h;
+    cancel_now = disconnected && !done;
+  }
+  if (cancel_now) h.cancel();  // the client left before the handle existed
+}
+
+void ChatExchange::onDisconnect() {
+  RequestHandle h;
+  {
+    std::lock_guard lock(mu);
+    if (done || disconnected) return;
+    disconnected = true;
+    h = handle;
+  }
+  call.shared.metrics.clientDisconnect();
+  h.cancel();  // outside the lock: the pool may complete synchronously into onDone
+}
+
+void ChatExchange::sendStreamHead(const std::string& deployment, std::optional<int> attempts) {
+  server::ResponseHead head;
+  head.result(http::status::ok);
+  head.version(11);
+  head.set(http::field::content_type, "text/event-stream");
+  head.set(http::field::cache_control, "no-cache");
+  if (!deployment.empty()) head.set("x-llmpool-deployment", deployment);
+  if (attempts) head.set("x-llmpool-attempts", std::to_string(*attempts));
+  call.writer.startStream(std::move(head));
+  head_sent = true;
+}
+
+bool ChatExchange::onChunk(const ChatChunk& chunk) {
+  std::lock_guard lock(mu);
+  if (done || disconnected || call.writer.clientGone()) return false;  // cancels upstream
+  if (!head_sent) {
+    ttft = MonotonicClock::now() - call.started;
+    call.shared.metrics.timeToFirstChunk(route, *ttft);
+    sendStreamHead(deploymentForModel(call.generation->config, alias, chunk.model), std::nullopt);
+  }
+  if (dialect == Dialect::Anthropic) {
+    std::string events = encoder.encode(chunk);
+    if (!events.empty()) call.writer.writeChunk(std::move(events));
+    return true;
+  }
+  if (chunk.usage && !client_usage) {
+    const bool usage_only = chunk.role.empty() && chunk.content.empty() &&
+                            chunk.tool_calls.is_null() && !chunk.finish_reason;
+    if (usage_only) return true;
+    ChatChunk stripped = chunk;
+    stripped.usage.reset();
+    call.writer.writeChunk("data: " + dumpJson(providers::toOpenAIChunk(stripped)) + "\n\n");
+    return true;
+  }
+  if (chunk.usage) usage_sent = true;
+  call.writer.writeChunk("data: " + dumpJson(providers::toOpenAIChunk(chunk)) + "\n\n");
+  return true;
+}
+
+void ChatExchange::onDone(Result<ChatResponse> result) {
+  std::unique_lock lock(mu);
+  if (done) return;
+  done = true;
+  const bool gone = disconnected || call.writer.clientGone();
+  if (!result) {
+    const Error& e = result.error();
+    unsigned status = kClientClosedRequest;
+    if (!gone) {
+      if (!head_sent) {
+        server::Response r = errorResponse(dialect, e, ErrorOrigin::Upstream);
+        status = r.result_int();
+        call.writer.send(std::move(r));
+      } else {
+        // The status line went out with the first chunk; the failure travels in the stream.
+        status = 200;
+        call.writer.writeChunk(streamErrorEvent(dialect, e));
+        call.writer.finish();
+      }
+    }
+    lock.unlock();
+    lease.settle(MonotonicClock::now(), 0);
+    std::string deployment;
+    for (const auto& a : e.attempts) {
+      if (!a.skipped) deployment = a.deployment;
+    }
+    finishLog(status, deployment, attemptsSent(e.attempts), Usage{},
+              std::string(errorCodeName(e.code)));
+    return;
+  }
+  const ChatResponse& r = *result;
+  unsigned status = gone ? kClientClosedRequest : 200;
+  if (!gone && !stream) {
+    Json body = dialect == Dialect::Anthropic ? providers::toAnthropicResponse(r)
+                                              : providers::toOpenAIChatResponse(r);
+    server::Response response = jsonResponse(dumpJson(body));
+    setSuccessTrailHeaders(response.base(), r.deployment, r.attempts, r.attempt_trail);
+    call.writer.send(std::move(response));
+  } else if (!gone) {
+    if (!head_sent) sendStreamHead(r.deployment, r.attempts);  // nothing was streamed
+    // An SSE comment (ignored by clients) carries the final trail for anyone reading raw.
+    std::string tail =
+        ": llmpool deployment=" + r.deployment + " attempts=" + std::to_string(r.attempts) + "\n\n";
+    if (dialect == Dialect::Anthropic) {
+      ChatChunk last;
+      last.id = r.id;
+      last.model = r.model;
+      last.usage = r.usage;  // cumulative; message_delta reports it
+      std::string events = encoder.encode(last);
+      events += encoder.finish();
+      call.writer.writeChunk(std::move(events) + tail);
+    } else {
+      if (client_usage && !usage_sent) {
+        ChatChunk usage;
+        usage.id = r.id;
+        usage.model = r.model;
+        usage.created = r.created;
+        usage.usage = r.usage;
+        tail = "data: " + dumpJson(providers::toOpenAIChunk(usage)) + "\n\n" + tail;
+      }
+      call.writer.writeChunk(tail + "data: [DONE]\n\n");
+    }
+    call.writer.finish();
+  }
+  lock.unlock();
+  lease.settle(MonotonicClock::now(), r.usage.prompt_tokens + r.usage.completion_tokens);
+  finishLog(status, r.deployment, r.attempts, r.usage, "");
+}
+
+void ChatExchange::finishLog(unsigned status, const std::string& deployment, int attempts,
+                             const Usage& usage, std::string error_code) {
+  const Duration took = MonotonicClock::now() - call.started;
+  call.shared.metrics.requestFinished(route, status, took, stream);
+  RequestRecord rec;
+  rec.route = routeName(route);
+  rec.status = status;
+  rec.key_name = lease.keyName();
+  rec.alias = alias;
+  rec.deployment = deployment;
+  rec.attempts = attempts;
+  rec.stream = stream;
+  rec.duration = took;
+  rec.ttft = ttft;
+  rec.prompt_tokens = usage.prompt_tokens;
+  rec.completion_tokens = usage.completion_tokens;
+  rec.error_code = std::move(error_code);
+  rec.remote = remote;
+  call.shared.logger.request(rec);
+}
+
+// Answers a request refused before it reached the pool, and accounts for it.
+void refuse(ModelCall& call, Dialect dialect, Route route, const Error& error,
+            const std::string& alias, std::string_view key_name) {
+  server::Response r = errorResponse(dialect, error, ErrorOrigin::Gateway);
+  const unsigned status = r.result_int();
+  const std::string remote = call.writer.remoteAddress();
+  call.writer.send(std::move(r));
+  const Duration took = MonotonicClock::now() - call.started;
+  call.shared.metrics.requestFinished(route, status, took, false);
+  RequestRecord rec;
+  rec.route = routeName(route);
+  rec.status = status;
+  rec.key_name = key_name;
+  rec.alias = alias;
+  rec.duration = took;
+  rec.error_code = std::string(errorCodeName(error.code));
+  rec.remote = remote;
+  call.shared.logger.request(rec);
+}
+
+}  // namespace
+
+void serveChat(Dialect dialect, const server::Request& request, ModelCall call) {
+  const Route route = routeOf(dialect);
+  call.shared.metrics.requestStarted();
+  Error error;
+  auto body = parseBody(request, error);
+  if (!body) return refuse(call, dialect, route, error, "", call.key ? call.key->name : "");
+  auto parsed = dialect == Dialect::Anthropic ? providers::parseAnthropicRequest(*body)
+                                              : providers::parseOpenAIChatRequest(*body);
+  if (!parsed) {
+    return refuse(call, dialect, route, parsed.error(), "", call.key ? call.key->name : "");
+  }
+  ChatRequest chat = std::move(*parsed);
+  auto lease = KeyRing::admit(call.key, chat.model, MonotonicClock::now(), estimateTokens(chat));
+  if (!lease) {
+    call.shared.metrics.authFailure(lease.error().reason);
+    return refuse(call, dialect, route, lease.error().error, chat.model,
+                  call.key ? call.key->name : "");
+  }
+  auto exchange = std::make_shared<ChatExchange>(std::move(call), dialect);
+  exchange->lease = std::move(*lease);
+  exchange->route = route;
+  exchange->stream = chat.stream;
+  exchange->client_usage = chat.include_usage;
+  exchange->alias = chat.model;
+  exchange->remote = exchange->call.writer.remoteAddress();
+  exchange->start(std::move(chat));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embeddings
+
+void serveEmbeddings(const server::Request& request, ModelCall call) {
+  constexpr Route route = Route::Embeddings;
+  call.shared.metrics.requestStarted();
+  const std::string key_name = call.key ? call.key->name : "";
+  Error error;
+  auto body = parseBody(request, error);
+  if (!body) return refuse(call, Dialect::OpenAI, route, error, "", key_name);
+  auto parsed = providers::parseOpenAIEmbeddingRequest(*body);
+  if (!parsed) return refuse(call, Dialect::OpenAI, route, parsed.error(), "", key_name);
+  EmbeddingRequest req = std::move(*parsed);
+  std::size_t chars = 0;
+  for (const auto& s : req.input) chars += s.size();
+  auto lease = KeyRing::admit(call.key, req.model, MonotonicClock::now(),
+                              static_cast<int64_t>(chars / 4 + 1));
+  if (!lease) {
+    call.shared.metrics.authFailure(lease.error().reason);
+    return refuse(call, Dialect::OpenAI, route, lease.error().error, req.model, key_name);
+  }
+  struct State {
+    ModelCall call;
+    KeyLease lease;
+    std::string alias;
+    std::string remote;
+    bool base64 = false;
+  };
+  auto state = std::make_shared<State>(
+      State{std::move(call), std::move(*lease), req.model, "", req.encoding_format == "base64"});
+  state->remote = state->call.writer.remoteAddress();
+  // The provider is always asked for floats; base64 is the gateway's own encoding.
+  req.encoding_format.clear();
+  RequestOptions options;
+  options.model = state->alias;
+  ClientPool& pool = *state->call.generation->pool;
+  RequestHandle handle =
+      pool.embed(std::move(req), std::move(options), [state](Result<EmbeddingResponse> r) {
+        const bool gone = state->call.writer.clientGone();
+        unsigned status = 499;
+        RequestRecord rec;
+        if (r) {
+          if (!gone) {
+            server::Response response =
+                jsonResponse(dumpJson(providers::toOpenAIEmbeddingResponse(*r, state->base64)));
+            setSuccessTrailHeaders(response.base(), r->deployment, r->attempts, {});
+            state->call.writer.send(std::move(response));
+            status = 200;
+          }
+          state->lease.settle(MonotonicClock::now(), r->usage.total_tokens);
+          rec.deployment = r->deployment;
+          rec.attempts = r->attempts;
+          rec.prompt_tokens = r->usage.prompt_tokens;
+        } else {
+          if (!gone) {
+            server::Response response =
+                errorResponse(Dialect::OpenAI, r.error(), ErrorOrigin::Upstream);
+            status = response.result_int();
+            state->call.writer.send(std::move(response));
+          }
+          state->lease.settle(MonotonicClock::now(), 0);
+          rec.attempts = attemptsSent(r.error().attempts);
+          rec.error_code = std::string(errorCodeName(r.error().code));
+        }
+        const Duration took = MonotonicClock::now() - state->call.started;
+        state->call.shared.metrics.requestFinished(route, status, took, false);
+        rec.route = routeName(route);
+        rec.status = status;
+        rec.key_name = state->lease.keyName();
+        rec.alias = state->alias;
+        rec.duration = took;
+        rec.remote = state->remote;
+        state->call.shared.logger.request(rec);
+      });
+  // A client that leaves cancels the embedding too.
+  auto& shared = state->call.shared;
+  state->call.writer.onDisconnect([handle, &shared] {
+    shared.metrics.clientDisconnect();
+    handle.cancel();
+  });
+}
+
+}  // namespace llmpool::gateway

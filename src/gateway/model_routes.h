@@ -1,0 +1,25 @@
+#pragma once
+// The model endpoints: POST /v1/chat/completions (OpenAI), POST /v1/messages (Anthropic), both
+// streaming or not, and POST /v1/embeddings. The caller is already authenticated; these parse
+// the body, admit the request on its key, run it on the generation's pool, and answer in the
+// caller's dialect. A client that disconnects cancels its pool request.
+
+#include "gateway/error_mapping.h"
+#include "gateway/generation.h"
+#include "server/response_writer.h"
+
+namespace llmpool::gateway {
+
+struct ModelCall {
+  GatewayShared& shared;
+  GenerationPtr generation;
+  KeyEntry* key = nullptr;  // null without gateway keys
+  server::ResponseWriter writer;
+  MonotonicTime started;
+};
+
+/** /v1/chat/completions (Dialect::OpenAI) or /v1/messages (Dialect::Anthropic). */
+void serveChat(Dialect dialect, const server::Request& request, ModelCall call);
+void serveEmbeddings(const server::Request& request, ModelCall call);
+
+}  // namespace llmpool::gateway

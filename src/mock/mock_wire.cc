@@ -1,0 +1,277 @@
+#include "mock/mock_wire.h"
+
+#include <cstring>
+
+#include "mock/json_text.h"
+
+namespace llmpool::mock {
+
+namespace {
+
+void appendUsage(std::string& out, const MockReply& reply) {
+  out.append(R"({"prompt_tokens":)");
+  appendInt(out, reply.prompt_tokens);
+  out.append(R"(,"completion_tokens":)");
+  appendInt(out, reply.completion_tokens);
+  out.append(R"(,"total_tokens":)");
+  appendInt(out, reply.prompt_tokens + reply.completion_tokens);
+  out.push_back('}');
+}
+
+// {"id":..,"object":"chat.completion.chunk","created":..,"model":..,"choices":
+void appendChunkStart(std::string& out, const WireContext& ctx) {
+  out.append(R"(data: {"id":)");
+  appendJsonString(out, ctx.id);
+  out.append(R"(,"object":"chat.completion.chunk","created":)");
+  appendInt(out, ctx.created);
+  out.append(R"(,"model":)");
+  appendJsonString(out, ctx.model);
+  out.append(R"(,"choices":)");
+}
+
+std::string openaiDelta(const WireContext& ctx, std::string_view delta_json,
+                        std::string_view finish) {
+  std::string out;
+  out.reserve(160 + delta_json.size());
+  appendChunkStart(out, ctx);
+  out.append(R"([{"index":0,"delta":)");
+  out.append(delta_json);
+  out.append(R"(,"logprobs":null,"finish_reason":)");
+  out.append(finish);
+  out.append("}]}\n\n");
+  return out;
+}
+
+std::string sseEvent(std::string_view name, const std::string& data) {
+  std::string out;
+  out.reserve(16 + name.size() + data.size());
+  out.append("event: ").append(name).append("\ndata: ").append(data).append("\n\n");
+  return out;
+}
+
+struct ErrorKind {
+  std::string_view openai_type;
+  std::string_view anthropic_type;
+};
+
+ErrorKind errorKind(int status) {
+  switch (status) {
+    case 400:
+    case 422:
+      return {"invalid_request_error", "invalid_request_error"};
+    case 401:
+      return {"authentication_error", "authentication_error"};
+    case 403:
+      return {"permission_error", "permission_error"};
+    case 404:
+      return {"not_found_error", "not_found_error"};
+    case 408:
+      return {"timeout_error", "timeout_error"};
+    case 413:
+      return {"invalid_request_error", "request_too_large"};
+    case 429:
+      return {"rate_limit_error", "rate_limit_error"};
+    case 503:
+      return {"service_unavailable_error", "api_error"};
+    case 504:
+      return {"timeout_error", "timeout_error"};
+    case 529:
+      return {"overloaded_error", "overloaded_error"};
+    default:
+      break;
+  }
+  if (status >= 500) return {"server_error", "api_error"};
+  return {"invalid_request_error", "invalid_request_error"};
+}
+
+}  // namespace
+
+std::string openaiCompletion(const WireContext& ctx, const MockReply& reply) {
+  std::string out;
+  out.reserve(260 + reply.text.size() + ctx.model.size());
+  out.append(R"({"id":)");
+  appendJsonString(out, ctx.id);
+  out.append(R"(,"object":"chat.completion","created":)");
+  appendInt(out, ctx.created);
+  out.append(R"(,"model":)");
+  appendJsonString(out, ctx.model);
+  out.append(R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)");
+  appendJsonString(out, reply.text);
+  out.append(R"(,"refusal":null},"logprobs":null,"finish_reason":)");
+  out.append(reply.cut ? R"("length")" : R"("stop")");
+  out.append(R"(}],"usage":)");
+  appendUsage(out, reply);
+  out.push_back('}');
+  return out;
+}
+
+StreamScript openaiStream(const WireContext& ctx, const MockReply& reply, bool include_usage) {
+  StreamScript script;
+  script.events.reserve(reply.pieceCount() + 4);
+  script.events.push_back(openaiDelta(ctx, R"({"role":"assistant","content":""})", "null"));
+  script.first_content = 1;
+  for (std::size_t i = 0; i < reply.pieceCount(); ++i) {
+    std::string delta = R"({"content":)";
+    appendJsonString(delta, reply.piece(i));
+    delta.push_back('}');
+    script.events.push_back(openaiDelta(ctx, delta, "null"));
+  }
+  script.content_count = reply.pieceCount();
+  script.events.push_back(openaiDelta(ctx, "{}", reply.cut ? R"("length")" : R"("stop")"));
+  if (include_usage) {
+    std::string usage;
+    appendChunkStart(usage, ctx);
+    usage.append(R"([],"usage":)");
+    appendUsage(usage, reply);
+    usage.append("}\n\n");
+    script.events.push_back(std::move(usage));
+  }
+  script.events.push_back("data: [DONE]\n\n");
+  return script;
+}
+
+std::string anthropicMessage(const WireContext& ctx, const MockReply& reply) {
+  std::string out;
+  out.reserve(260 + reply.text.size() + ctx.model.size());
+  out.append(R"({"id":)");
+  appendJsonString(out, ctx.id);
+  out.append(R"(,"type":"message","role":"assistant","model":)");
+  appendJsonString(out, ctx.model);
+  out.append(R"(,"content":[{"type":"text","text":)");
+  appendJsonString(out, reply.text);
+  out.append(R"(}],"stop_reason":)");
+  out.append(reply.cut ? R"("max_tokens")" : R"("end_turn")");
+  out.append(R"(,"stop_sequence":null,"usage":{"input_tokens":)");
+  appendInt(out, reply.prompt_tokens);
+  out.append(R"(,"output_tokens":)");
+  appendInt(out, reply.completion_tokens);
+  out.append("}}");
+  return out;
+}
+
+StreamScript anthropicStream(const WireContext& ctx, const MockReply& reply) {
+  StreamScript script;
+  script.events.reserve(reply.pieceCount() + 6);
+  std::string start = R"({"type":"message_start","message":{"id":)";
+  appendJsonString(start, ctx.id);
+  start.append(R"(,"type":"message","role":"assistant","content":[],"model":)");
+  appendJsonString(start, ctx.model);
+  start.append(R"(,"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":)");
+  appendInt(start, reply.prompt_tokens);
+  start.append(R"(,"output_tokens":0}}})");
+  script.events.push_back(sseEvent("message_start", start));
+  script.events.push_back(sseEvent(
+      "content_block_start",
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})"));
+  script.events.push_back(sseEvent("ping", R"({"type":"ping"})"));
+  script.first_content = script.events.size();
+  for (std::size_t i = 0; i < reply.pieceCount(); ++i) {
+    std::string delta =
+        R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":)";
+    appendJsonString(delta, reply.piece(i));
+    delta.append("}}");
+    script.events.push_back(sseEvent("content_block_delta", delta));
+  }
+  script.content_count = reply.pieceCount();
+  script.events.push_back(
+      sseEvent("content_block_stop", R"({"type":"content_block_stop","index":0})"));
+  std::string delta = R"({"type":"message_delta","delta":{"stop_reason":)";
+  delta.append(reply.cut ? R"("max_tokens")" : R"("end_turn")");
+  delta.append(R"(,"stop_sequence":null},"usage":{"output_tokens":)");
+  appendInt(delta, reply.completion_tokens);
+  delta.append("}}");
+  script.events.push_back(sseEvent("message_delta", delta));
+  script.events.push_back(sseEvent("message_stop", R"({"type":"message_stop"})"));
+  return script;
+}
+
+std::string errorBody(Endpoint endpoint, int status, std::string_view message,
+                      std::string_view request_id) {
+  const ErrorKind kind = errorKind(status);
+  std::string out;
+  if (isAnthropic(endpoint)) {
+    out.append(R"({"type":"error","error":{"type":)");
+    appendJsonString(out, kind.anthropic_type);
+    out.append(R"(,"message":)");
+    appendJsonString(out, message);
+    out.append(R"(},"request_id":)");
+    appendJsonString(out, request_id);
+    out.push_back('}');
+    return out;
+  }
+  out.append(R"({"error":{"message":)");
+  appendJsonString(out, message);
+  out.append(R"(,"type":)");
+  appendJsonString(out, kind.openai_type);
+  out.append(R"(,"param":null,"code":)");
+  out.append(status == 429 ? R"("rate_limit_exceeded")" : "null");
+  out.append("}}");
+  return out;
+}
+
+std::string embeddingsBody(const EmbeddingsPrompt& prompt, int dim) {
+  std::string out = R"({"object":"list","data":[)";
+  for (std::size_t i = 0; i < prompt.inputs.size(); ++i) {
+    if (i) out.push_back(',');
+    out.append(R"({"object":"embedding","index":)");
+    appendInt(out, static_cast<int64_t>(i));
+    out.append(R"(,"embedding":)");
+    const auto vector = embeddingVector(prompt.inputs[i], dim);
+    if (prompt.base64) {
+      // Little-endian float32 bytes, as OpenAI sends them (this machine is little-endian).
+      std::string bytes(vector.size() * sizeof(float), '\0');
+      std::memcpy(bytes.data(), vector.data(), bytes.size());
+      appendJsonString(out, base64Encode(bytes));
+    } else {
+      out.push_back('[');
+      for (std::size_t j = 0; j < vector.size(); ++j) {
+        if (j) out.push_back(',');
+        appendDouble(out, static_cast<double>(vector[j]));
+      }
+      out.push_back(']');
+    }
+    out.push_back('}');
+  }
+  out.append(R"(],"model":)");
+  appendJsonString(out, prompt.model);
+  out.append(R"(,"usage":{"prompt_tokens":)");
+  appendInt(out, prompt.prompt_tokens);
+  out.append(R"(,"total_tokens":)");
+  appendInt(out, prompt.prompt_tokens);
+  out.append("}}");
+  return out;
+}
+
+std::string modelsBody() {
+  return R"({"object":"list","data":[{"id":"mock-model","object":"model","created":0,)"
+         R"("owned_by":"llmpool-mock"}]})";
+}
+
+std::string base64Encode(std::string_view bytes) {
+  static constexpr char Alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t n = (static_cast<unsigned char>(bytes[i]) << 16) |
+                       (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+                       static_cast<unsigned char>(bytes[i + 2]);
+    out.push_back(Alphabet[(n >> 18) & 63]);
+    out.push_back(Alphabet[(n >> 12) & 63]);
+    out.push_back(Alphabet[(n >> 6) & 63]);
+    out.push_back(Alphabet[n & 63]);
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    uint32_t n = static_cast<unsigned char>(bytes[i]) << 16;
+    if (rest == 2) n |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    out.push_back(Alphabet[(n >> 18) & 63]);
+    out.push_back(Alphabet[(n >> 12) & 63]);
+    out.push_back(rest == 2 ? Alphabet[(n >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+}  // namespace llmpool::mock

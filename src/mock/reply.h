@@ -1,0 +1,72 @@
+#pragma once
+// The mock's deterministic answers (the contract in docs/mock.md): what a request asked, and the
+// reply derived from it. Pure functions, shared by both dialects.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llmpool/error.h"
+#include "mock/endpoint.h"
+
+namespace llmpool::mock {
+
+/** Reply text = ReplyPrefix + the first PromptEchoChars characters of the last user message. */
+inline constexpr std::string_view ReplyPrefix = "mock reply: ";
+inline constexpr std::size_t PromptEchoChars = 200;
+
+/** What the mock needs from a chat request (OpenAI chat completions or Anthropic messages). */
+struct ChatPrompt {
+  std::string model;
+  std::string last_user;     // text of the last user message, first PromptEchoChars characters
+  int64_t prompt_chars = 0;  // characters of all message contents (Anthropic: plus `system`)
+  std::optional<int64_t> max_tokens;  // max_completion_tokens, else max_tokens
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage (OpenAI)
+};
+
+/** Parses a chat request body; InvalidRequest (naming the field) when it is not one. */
+Result<ChatPrompt> parseChatRequest(std::string_view body, Endpoint endpoint);
+
+struct MockReply {
+  std::string text;                     // the (possibly cut) reply
+  std::vector<std::size_t> piece_ends;  // word pieces: text[end[i-1], end[i])
+  bool cut = false;                     // max_tokens cut it: finish_reason length / max_tokens
+  int64_t prompt_tokens = 1;
+  int64_t completion_tokens = 0;  // == number of pieces
+
+  std::size_t pieceCount() const { return piece_ends.size(); }
+  std::string_view piece(std::size_t i) const;
+};
+
+/** The reply to `prompt`: words are split as splitWordPieces() does, cut to max_tokens. */
+MockReply deriveReply(const ChatPrompt& prompt);
+
+/** End offsets of the word pieces of `text`: each piece is a run of whitespace followed by a run
+ *  of non-whitespace (so a word keeps its leading space); trailing whitespace joins the last
+ *  piece. The pieces concatenate back to `text`. */
+std::vector<std::size_t> splitWordPieces(std::string_view text);
+
+/** Number of UTF-8 characters (code points) in `text`. */
+int64_t countChars(std::string_view text);
+/** The first `n` characters of UTF-8 `text` (never splitting a character). */
+std::string_view firstChars(std::string_view text, std::size_t n);
+/** ceil(chars / 4), at least 1. */
+int64_t tokensForChars(int64_t chars);
+
+struct EmbeddingsPrompt {
+  std::string model;
+  std::vector<std::string> inputs;  // each input as text (token arrays as their JSON text)
+  bool base64 = false;              // encoding_format == "base64"
+  int64_t prompt_tokens = 1;
+};
+
+Result<EmbeddingsPrompt> parseEmbeddingsRequest(std::string_view body);
+
+/** A unit-length vector of `dim` values derived from a hash of `input` (same input, same vector).
+ */
+std::vector<float> embeddingVector(std::string_view input, int dim);
+
+}  // namespace llmpool::mock

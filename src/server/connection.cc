@@ -1,0 +1,386 @@
+#include "server/connection.h"
+
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <optional>
+#include <vector>
+
+#include "server/wire_format.h"
+#include "server/worker.h"
+
+namespace llmpool::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using ErrorCode = boost::system::error_code;
+
+Connection::Connection(Worker* worker)
+    : worker_(worker), executor_(worker_->context().get_executor()) {}
+
+Connection::~Connection() = default;
+
+namespace {
+
+tcp::socket& lowestLayer(tcp::socket& s) { return s; }
+tcp::socket& lowestLayer(asio::ssl::stream<tcp::socket>& s) { return s.next_layer(); }
+
+// One connection: reads requests one at a time, hands each to the handler, writes the answer
+// through a double byte buffer (one buffer being written, one collecting), then reads the next.
+//
+// While a handler works on a request the connection keeps a read pending: it notices a client
+// that goes away (EOF or error -> disconnect callbacks) and picks up a pipelined request, which
+// waits in pending_ until the current response is written.
+template <class Stream>
+class ConnectionImpl final : public Connection {
+ public:
+  ConnectionImpl(Worker* worker, Stream stream) : Connection(worker), stream_(std::move(stream)) {
+    ErrorCode ec;
+    auto remote = lowestLayer(stream_).remote_endpoint(ec);
+    if (!ec) remote_address_ = remote.address().to_string() + ":" + std::to_string(remote.port());
+  }
+
+  ~ConnectionImpl() override {
+    if (!closed_) {  // only reachable if every pending operation was destroyed unrun
+      worker_->unlink(this);
+      worker_->shared().open.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+
+  void start() override {
+    worker_->link(this);
+    if constexpr (std::is_same_v<Stream, asio::ssl::stream<tcp::socket>>) {
+      setDeadline(options().read_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server, [self = self()](ErrorCode ec) {
+        if (ec) return self->close(false);
+        self->readRequest();
+      });
+    } else {
+      readRequest();
+    }
+  }
+
+  // ---- Exchange operations -------------------------------------------------------------------
+
+  void sendResponse(uint64_t id, Response response) override {
+    if (!acceptsHead(id)) return;
+    if (!response.keep_alive()) keep_alive_ = false;
+    response_started_ = true;
+    const std::size_t body_size = response.body().size();
+    appendHead(out_pending_, response.base(), Framing::ContentLength, body_size, keep_alive_);
+    if (!head_only_) out_pending_.append(response.body());
+    response_complete_ = true;
+    flush();
+  }
+
+  void startStream(uint64_t id, ResponseHead head) override {
+    if (!acceptsHead(id)) return;
+    if (http10_) keep_alive_ = false;  // no chunked encoding: the body ends at close
+    framing_ = http10_ ? Framing::UntilClose : Framing::Chunked;
+    response_started_ = true;
+    streaming_ = true;
+    appendHead(out_pending_, head, framing_, 0, keep_alive_);
+    if (head_only_) response_complete_ = true;
+    flush();
+  }
+
+  void writeChunk(uint64_t id, std::string data) override {
+    if (id != active_ || closed_ || !streaming_ || response_complete_ || head_only_ ||
+        abort_after_flush_) {
+      return;
+    }
+    if (framing_ == Framing::Chunked) {
+      appendChunk(out_pending_, data);
+    } else {
+      out_pending_.append(data);
+    }
+    flush();
+  }
+
+  void finishStream(uint64_t id) override {
+    if (id != active_ || closed_ || response_complete_ || abort_after_flush_) return;
+    if (!streaming_) return abandonExchange(id);  // finish() without startStream()
+    if (framing_ == Framing::Chunked && !head_only_) out_pending_.append(LastChunk);
+    response_complete_ = true;
+    flush();
+  }
+
+  void abortExchange(uint64_t id) override {
+    if (id != active_ || closed_) return;
+    if (!response_started_) return close(true);  // nothing sent: a plain TCP reset
+    // Mid-response: deliver what was written, then close without ending the body, so the client
+    // sees a response cut short (a reset now would make the kernel drop the queued bytes).
+    abort_after_flush_ = true;
+    keep_alive_ = false;
+    flush();
+  }
+
+  void abandonExchange(uint64_t id) override {
+    if (id != active_ || closed_ || response_complete_) return;
+    if (response_started_) return close(false);
+    Response response{http::status::internal_server_error, 11};
+    response.set(http::field::content_type, "application/json");
+    response.body() =
+        R"({"error":{"message":"the handler produced no response","type":"server_error",)"
+        R"("param":null,"code":null}})";
+    sendResponse(id, std::move(response));
+  }
+
+  void addDisconnectCallback(uint64_t id, std::function<void()> callback) override {
+    if (closed_) {
+      if (id == active_) callback();  // closed before the response completed
+      return;
+    }
+    if (id == active_ && !exchange_written_) callbacks_.push_back(std::move(callback));
+  }
+
+  // ---- Worker operations ---------------------------------------------------------------------
+
+  void drain() override {
+    draining_ = true;
+    if (active_ == 0) return close(false);
+    keep_alive_ = false;  // the current response is the last one
+  }
+
+  void close(bool reset) override {
+    if (closed_) return;
+    closed_ = true;
+    gone_.store(true, std::memory_order_release);
+    worker_->unlink(this);
+    worker_->shared().open.fetch_sub(1, std::memory_order_relaxed);
+    auto& socket = lowestLayer(stream_);
+    ErrorCode ignored;
+    if (reset) socket.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
+    pending_.reset();
+    user_data_.reset();
+    buffered_.store(0, std::memory_order_relaxed);
+    // The client is gone before the response completed: tell whoever produces it.
+    auto callbacks = std::move(callbacks_);
+    callbacks_.clear();
+    for (auto& callback : callbacks) callback();
+  }
+
+ private:
+  std::shared_ptr<ConnectionImpl> self() {
+    return std::static_pointer_cast<ConnectionImpl>(shared_from_this());
+  }
+  const ServerOptions& options() const { return worker_->shared().options; }
+
+  void setDeadline(std::chrono::milliseconds timeout) {
+    deadline_ = std::chrono::steady_clock::now() + timeout;
+  }
+  void clearDeadline() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+
+  bool acceptsHead(uint64_t id) const { return id == active_ && !closed_ && !response_started_; }
+
+  // ---- Reading -------------------------------------------------------------------------------
+
+  void readRequest() {
+    if (closed_ || reading_) return;
+    reading_ = true;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
+    parser_->body_limit(options().max_body_bytes);
+    // Waiting while a handler works on a request is not the client's fault: no deadline then.
+    if (active_ == 0) setDeadline(options().read_timeout);
+    parser_->eager(true);  // parse the body in the same pass as the header when it is there
+    continue_checked_ = false;
+    readSome();
+  }
+
+  // One read-and-parse step; a small request arriving in one segment completes in one step.
+  void readSome() {
+    http::async_read_some(stream_, buffer_, *parser_,
+                          [self = self()](ErrorCode ec, std::size_t) { self->onReadSome(ec); });
+  }
+
+  void onReadSome(ErrorCode ec) {
+    if (ec) return onReadError(ec);
+    if (parser_->is_done()) return onRequest();
+    if (parser_->is_header_done() && !continue_checked_) {
+      continue_checked_ = true;
+      // A client that asks before sending its body (curl does for large bodies) is told to go
+      // on; otherwise it would wait for its own timeout.
+      auto expect = parser_->get()[http::field::expect];
+      if (active_ == 0 && beast::iequals(expect, "100-continue")) {
+        out_pending_.append("HTTP/1.1 100 Continue\r\n\r\n");
+        flush();
+      }
+    }
+    readSome();
+  }
+
+  void onRequest() {
+    reading_ = false;
+    if (closed_) return;
+    Request request = parser_->release();
+    if (active_ != 0) {
+      // Pipelined: answered after the current one (dropped if this connection will close).
+      if (keep_alive_) pending_.emplace(std::move(request));
+      return;
+    }
+    dispatch(std::move(request));
+  }
+
+  void onReadError(ErrorCode ec) {
+    reading_ = false;
+    if (closed_ || ec == asio::error::operation_aborted) return;
+    const bool malformed =
+        ec.category() == http::make_error_code(http::error::bad_target).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message;
+    if (!malformed) {
+      return close(false);  // the client closed or the socket failed
+    }
+    // A malformed or oversized request: answer it (unless busy with the previous one) and close.
+    if (active_ != 0) {
+      keep_alive_ = false;
+      return;
+    }
+    http::status status = http::status::bad_request;
+    if (ec == http::error::body_limit) status = http::status::payload_too_large;
+    if (ec == http::error::header_limit) status = http::status::request_header_fields_too_large;
+    active_ = ++next_id_;
+    resetExchangeState();
+    keep_alive_ = false;
+    Response response{status, 11};
+    response.set(http::field::content_type, "application/json");
+    response.body() = std::string(R"({"error":{"message":")") +
+                      std::string(reasonPhrase(static_cast<unsigned>(status))) +
+                      R"(","type":"invalid_request_error","param":null,"code":null}})";
+    sendResponse(active_, std::move(response));
+  }
+
+  // ---- Handling ------------------------------------------------------------------------------
+
+  void resetExchangeState() {
+    response_started_ = false;
+    response_complete_ = false;
+    streaming_ = false;
+    exchange_written_ = false;
+    head_only_ = false;
+    http10_ = false;
+  }
+
+  void dispatch(Request request) {
+    const uint64_t id = ++next_id_;
+    active_ = id;
+    resetExchangeState();
+    keep_alive_ = request.keep_alive() && !draining_;
+    http10_ = request.version() < 11;
+    if (http10_) keep_alive_ = false;
+    head_only_ = request.method() == http::verb::head;
+    clearDeadline();
+    {
+      ResponseWriter writer(std::make_shared<Exchange>(shared_from_this(), id));
+      try {
+        worker_->shared().handler(std::move(request), std::move(writer));
+      } catch (...) {
+        // A throwing handler must not take the server down; its writer is dropped, so the
+        // client gets a 500 (abandonExchange).
+      }
+    }
+    // Keep reading, even when this is the last request: the read notices a client that leaves
+    // mid-exchange (disconnect callbacks) and accepts a pipelined request.
+    if (!closed_ && active_ == id) readRequest();
+  }
+
+  void onResponseWritten() {
+    response_complete_ = false;
+    exchange_written_ = true;
+    callbacks_.clear();  // completed: disconnect no longer concerns this exchange
+    active_ = 0;
+    if (!keep_alive_ || draining_) {
+      ErrorCode ignored;
+      lowestLayer(stream_).shutdown(tcp::socket::shutdown_send, ignored);
+      return close(false);
+    }
+    if (pending_) {
+      Request next = std::move(*pending_);
+      pending_.reset();
+      dispatch(std::move(next));
+      return;
+    }
+    if (reading_) {
+      setDeadline(options().read_timeout);
+    } else {
+      readRequest();
+    }
+  }
+
+  // ---- Writing -------------------------------------------------------------------------------
+
+  void flush() {
+    if (closed_ || writing_) return;
+    if (out_pending_.empty()) {
+      if (abort_after_flush_) {
+        ErrorCode ignored;
+        lowestLayer(stream_).shutdown(tcp::socket::shutdown_send, ignored);
+        close(false);
+      } else if (response_complete_) {
+        onResponseWritten();
+      }
+      return;
+    }
+    std::swap(out_pending_, out_writing_);
+    out_pending_.clear();
+    writing_ = true;
+    buffered_.store(out_writing_.size(), std::memory_order_relaxed);
+    setDeadline(options().write_timeout);
+    asio::async_write(stream_, asio::buffer(out_writing_),
+                      [self = self()](ErrorCode ec, std::size_t) { self->onWrite(ec); });
+  }
+
+  void onWrite(ErrorCode ec) {
+    writing_ = false;
+    out_writing_.clear();
+    if (ec) return close(false);
+    if (closed_) return;
+    buffered_.store(out_pending_.size(), std::memory_order_relaxed);
+    clearDeadline();
+    if (active_ == 0 && reading_) setDeadline(options().read_timeout);
+    flush();
+  }
+
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<Request> pending_;                // a pipelined request read while busy
+  std::string out_pending_;                       // bytes collected while a write is in flight
+  std::string out_writing_;                       // bytes being written
+  std::vector<std::function<void()>> callbacks_;  // disconnect callbacks of the active exchange
+  uint64_t next_id_ = 0;
+  uint64_t active_ = 0;  // id of the exchange being answered, 0 when none
+  Framing framing_ = Framing::ContentLength;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool closed_ = false;
+  bool draining_ = false;
+  bool keep_alive_ = true;
+  bool http10_ = false;
+  bool head_only_ = false;
+  bool response_started_ = false;
+  bool response_complete_ = false;  // the whole response is in the buffers
+  bool exchange_written_ = false;
+  bool streaming_ = false;
+  bool abort_after_flush_ = false;
+  bool continue_checked_ = false;  // Expect: 100-continue looked at for the request being read  //
+                                   // abort() mid-response: close once the buffers are written
+};
+
+}  // namespace
+
+std::shared_ptr<Connection> makeConnection(Worker* worker, tcp::socket socket) {
+  if (auto& tls = worker->shared().tls) {
+    using TlsStream = asio::ssl::stream<tcp::socket>;
+    return std::make_shared<ConnectionImpl<TlsStream>>(worker, TlsStream(std::move(socket), *tls));
+  }
+  return std::make_shared<ConnectionImpl<tcp::socket>>(worker, std::move(socket));
+}
+
+}  // namespace llmpool::server

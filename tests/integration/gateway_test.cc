@@ -1,0 +1,427 @@
+// `llmpool serve` as a process in front of `llmpool mock` processes, all on 127.0.0.1: metrics
+// that promtool accepts, failover, cancellation on client disconnect, SIGHUP reload, graceful
+// SIGTERM, the no-keys loopback rule, and slow clients. Every wait is bounded.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "subprocess.h"
+
+namespace llmpool::testing {
+namespace {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------------------------
+// A raw HTTP/1.1 client: we need response headers, and sockets we can close mid-stream.
+
+int connectTo(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Reads from `fd` until `until(text)` holds, EOF, or the deadline. Returns false on timeout.
+bool readUntil(int fd, std::string& text, std::chrono::milliseconds timeout,
+               const std::function<bool(const std::string&)>& until) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[16384];
+  while (!until(text)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left <= 0ms) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return until(text);  // closed
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+struct Reply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;                            // raw (chunk framing kept)
+};
+
+Reply parseReply(const std::string& text) {
+  Reply r;
+  const auto end = text.find("\r\n\r\n");
+  if (end == std::string::npos || text.size() < 12) return r;
+  r.status = std::atoi(text.substr(9, 3).c_str());
+  size_t pos = text.find("\r\n") + 2;
+  while (pos < end) {
+    const size_t eol = text.find("\r\n", pos);
+    const std::string line = text.substr(pos, eol - pos);
+    const size_t colon = line.find(':');
+    if (colon != std::string::npos) {
+      std::string name = line.substr(0, colon);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+    pos = eol + 2;
+  }
+  r.body = text.substr(end + 4);
+  return r;
+}
+
+std::string buildRequest(const std::string& method, const std::string& path,
+                         const std::string& body, const std::vector<std::string>& headers) {
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const auto& h : headers) req += h + "\r\n";
+  if (!body.empty() || method == "POST") {
+    req +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  return req + "\r\n" + body;
+}
+
+Reply request(int port, const std::string& method, const std::string& path,
+              const std::string& body = "", const std::vector<std::string>& headers = {},
+              std::chrono::milliseconds timeout = 10s) {
+  int fd = connectTo(port);
+  if (fd < 0) return {};
+  const std::string req = buildRequest(method, path, body, headers);
+  send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string text;
+  readUntil(fd, text, timeout, [](const std::string&) { return false; });
+  close(fd);
+  return parseReply(text);
+}
+
+std::string chatBody(const std::string& model, const std::string& prompt, bool stream = false) {
+  Json body = {{"model", model}, {"messages", {{{"role", "user"}, {"content", prompt}}}}};
+  if (stream) body["stream"] = true;
+  return body.dump();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixture pieces
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/llmpool-gw-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+void writeFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::trunc) << text;
+}
+
+std::string providersYaml(const std::vector<std::pair<std::string, int>>& mocks) {
+  std::string y = "providers:\n";
+  for (const auto& [name, port] : mocks) {
+    y += "  - {name: " + name +
+         ", kind: openai, base_url: \"http://127.0.0.1:" + std::to_string(port) + "/v1\"}\n";
+  }
+  return y;
+}
+
+struct Gateway {
+  Gateway(const std::string& config, const std::string& stderr_path,
+          std::vector<std::string> extra = {})
+      : process(makeArgv(config, std::move(extra)), stderr_path) {
+    if (auto line = process.readLine(15s)) port = std::atoi(line->c_str());
+  }
+  static std::vector<std::string> makeArgv(const std::string& config,
+                                           std::vector<std::string> extra) {
+    std::vector<std::string> argv = {llmpoolBinary(), "serve", "--config", config};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+  Subprocess process;
+  int port = 0;
+};
+
+Json mockStats(const MockProvider& mock) { return Json::parse(mock.statsJson()); }
+
+// Polls `pred` every 20 ms until it holds or `timeout` passes.
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return pred();
+}
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// ---------------------------------------------------------------------------------------------
+
+TEST(GatewayTest, MetricsAfterTrafficPassPromtool) {
+  MockProvider mock;
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  writeFile(config, "pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
+                        "models:\n  chat:\n    - {provider: m, model: mock-model}\n"
+                        "gateway: {listen: \"127.0.0.1:0\", keys: [sk-1], log_level: \"off\"}\n");
+  Gateway gw(config, dir.file("gw.log"));
+  ASSERT_GT(gw.port, 0);
+  const std::vector<std::string> auth = {"Authorization: Bearer sk-1"};
+  EXPECT_EQ(200,
+            request(gw.port, "POST", "/v1/chat/completions", chatBody("chat", "hi"), auth).status);
+  Reply streamed =
+      request(gw.port, "POST", "/v1/chat/completions", chatBody("chat", "a b c", true), auth);
+  EXPECT_EQ(200, streamed.status);
+  EXPECT_NE(std::string::npos, streamed.body.find("data: [DONE]"));
+  EXPECT_EQ(404,
+            request(gw.port, "POST", "/v1/chat/completions", chatBody("nope", "x"), auth).status);
+  EXPECT_EQ(401, request(gw.port, "POST", "/v1/chat/completions", chatBody("chat", "x")).status);
+  EXPECT_EQ(200, request(gw.port, "GET", "/healthz").status);
+  EXPECT_EQ(200, request(gw.port, "GET", "/readyz").status);
+
+  Reply scrape = request(gw.port, "GET", "/metrics");
+  ASSERT_EQ(200, scrape.status);
+  EXPECT_EQ("text/plain; version=0.0.4; charset=utf-8", scrape.headers["content-type"]);
+  // Chunk framing is absent: /metrics is a complete (Content-Length) response.
+  EXPECT_NE(std::string::npos, scrape.body.find("llmpool_requests_total"));
+  EXPECT_NE(std::string::npos,
+            scrape.body.find(
+                "llmpool_gateway_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 2"));
+  EXPECT_NE(std::string::npos,
+            scrape.body.find("llmpool_gateway_auth_failures_total{reason=\"missing_key\"} 1"));
+  const std::string file = dir.file("scrape.txt");
+  writeFile(file, scrape.body);
+  const std::string out = dir.file("promtool.txt");
+  const int rc = std::system(("promtool check metrics < " + file + " > " + out + " 2>&1").c_str());
+  EXPECT_EQ(0, rc) << readText(out);
+  EXPECT_EQ("", readText(out));  // not even lint warnings
+}
+
+TEST(GatewayTest, FailoverWhenOneMockIsDown) {
+  int dead_port = 0;
+  {
+    MockProvider doomed;
+    dead_port = doomed.port();
+  }  // stopped: its port now refuses connections
+  MockProvider live;
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  writeFile(config, "pool: {health_checks: false}\n" +
+                        providersYaml({{"down", dead_port}, {"up", live.port()}}) +
+                        "models:\n  chat:\n"
+                        "    - {provider: down, model: mock-model, priority: 0}\n"
+                        "    - {provider: up, model: mock-model, priority: 1}\n"
+                        "gateway: {listen: \"127.0.0.1:0\", log_level: \"off\"}\n");
+  Gateway gw(config, dir.file("gw.log"));
+  ASSERT_GT(gw.port, 0);
+  int ok = 0;
+  bool saw_failover_trail = false;
+  for (int i = 0; i < 10; ++i) {
+    Reply r = request(gw.port, "POST", "/v1/chat/completions", chatBody("chat", "x"));
+    if (r.status == 200) ++ok;
+    EXPECT_EQ("up/mock-model", r.headers["x-llmpool-deployment"]);
+    if (r.headers["x-llmpool-attempts"] == "2") {
+      saw_failover_trail = true;
+      EXPECT_NE(std::string::npos, r.headers["x-llmpool-trail"].find("down/mock-model="));
+    }
+  }
+  EXPECT_EQ(10, ok);
+  EXPECT_TRUE(saw_failover_trail);
+}
+
+TEST(GatewayTest, ClientDisconnectMidStreamCancelsUpstream) {
+  MockProvider mock({"--tokens-per-second", "5"});  // a 60-word reply takes ~12 s
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  writeFile(config, "pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
+                        "models:\n  chat:\n    - {provider: m, model: mock-model}\n"
+                        "gateway: {listen: \"127.0.0.1:0\", log_level: \"off\"}\n");
+  Gateway gw(config, dir.file("gw.log"));
+  ASSERT_GT(gw.port, 0);
+  std::string prompt;
+  for (int i = 0; i < 60; ++i) prompt += "word ";
+  int fd = connectTo(gw.port);
+  ASSERT_GE(fd, 0);
+  const std::string req =
+      buildRequest("POST", "/v1/chat/completions", chatBody("chat", prompt, true), {});
+  send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string text;
+  // Two content chunks arrive: the stream is flowing through the gateway.
+  ASSERT_TRUE(readUntil(fd, text, 10s, [](const std::string& t) {
+    size_t n = 0;
+    for (size_t p = t.find("data: "); p != std::string::npos; p = t.find("data: ", p + 1)) ++n;
+    return n >= 3;
+  }));
+  EXPECT_EQ(1, mockStats(mock)["in_flight"].get<int>());
+  const int open_during = mockStats(mock)["connections_open"].get<int>();
+  close(fd);
+  // The mock sees its connection closed long before the reply would have finished.
+  EXPECT_TRUE(eventually([&] {
+    const Json s = mockStats(mock);
+    return s["in_flight"].get<int>() == 0 && s["connections_open"].get<int>() < open_during;
+  }));
+  EXPECT_TRUE(eventually([&] {
+    return request(gw.port, "GET", "/metrics")
+               .body.find("llmpool_gateway_client_disconnects_total 1") != std::string::npos;
+  }));
+}
+
+TEST(GatewayTest, SighupReloadAppliesValidConfigAndRejectsInvalid) {
+  MockProvider mock;
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  const std::string head = "pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}});
+  const std::string tail = "gateway: {listen: \"127.0.0.1:0\", log_level: \"info\"}\n";
+  writeFile(config, head + "models:\n  chat:\n    - {provider: m, model: mock-model}\n" + tail);
+  const std::string log = dir.file("gw.log");
+  Gateway gw(config, log);
+  ASSERT_GT(gw.port, 0);
+  EXPECT_EQ(404, request(gw.port, "POST", "/v1/chat/completions", chatBody("chat2", "x")).status);
+
+  writeFile(config, head +
+                        "models:\n  chat:\n    - {provider: m, model: mock-model}\n"
+                        "  chat2:\n    - {provider: m, model: other-model}\n" +
+                        tail);
+  gw.process.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] {
+    return request(gw.port, "GET", "/v1/models").body.find("\"chat2\"") != std::string::npos;
+  }));
+  Reply r = request(gw.port, "POST", "/v1/chat/completions", chatBody("chat2", "x"));
+  EXPECT_EQ(200, r.status);
+  EXPECT_EQ("m/other-model", r.headers["x-llmpool-deployment"]);
+  EXPECT_TRUE(
+      eventually([&] { return readText(log).find("alias added: chat2") != std::string::npos; }));
+
+  // An invalid file: refused with the reason, the running config stays.
+  writeFile(config, head + "models:\n  chat:\n    - {provider: nosuch, model: x}\n" + tail);
+  gw.process.signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] {
+    return request(gw.port, "GET", "/metrics")
+               .body.find("llmpool_gateway_config_reloads_total{result=\"failure\"} 1") !=
+           std::string::npos;
+  }));
+  EXPECT_EQ(200, request(gw.port, "POST", "/v1/chat/completions", chatBody("chat2", "x")).status);
+  const std::string text = readText(log);
+  EXPECT_NE(std::string::npos, text.find("config reload refused"));
+  EXPECT_NE(std::string::npos, text.find("nosuch"));
+}
+
+TEST(GatewayTest, SigtermLetsInFlightRequestFinishThenExitsZero) {
+  MockProvider mock({"--latency", "1s"});
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  writeFile(config,
+            "pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
+                "models:\n  chat:\n    - {provider: m, model: mock-model}\n"
+                "gateway: {listen: \"127.0.0.1:0\", shutdown_grace: 10s, log_level: \"off\"}\n");
+  Gateway gw(config, dir.file("gw.log"));
+  ASSERT_GT(gw.port, 0);
+  auto pending = std::async(std::launch::async, [&] {
+    return request(gw.port, "POST", "/v1/chat/completions", chatBody("chat", "slow"));
+  });
+  ASSERT_TRUE(eventually([&] { return mockStats(mock)["in_flight"].get<int>() == 1; }));
+  gw.process.signal(SIGTERM);
+  Reply r = pending.get();
+  EXPECT_EQ(200, r.status);
+  EXPECT_NE(std::string::npos, r.body.find("mock reply: slow"));
+  EXPECT_EQ(0, gw.process.wait(15s).value_or(-1));
+}
+
+TEST(GatewayTest, WithoutKeysRefusesNonLoopbackUnlessAllowed) {
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  writeFile(config, providersYaml({{"m", 1}}) +
+                        "models:\n  chat:\n    - {provider: m, model: x}\n"
+                        "gateway: {listen: \"0.0.0.0:0\"}\n");
+  Subprocess refused({llmpoolBinary(), "serve", "--config", config}, dir.file("e.log"));
+  EXPECT_EQ(2, refused.wait(10s).value_or(-1));
+  EXPECT_NE(std::string::npos, readText(dir.file("e.log")).find("loopback"));
+}
+
+TEST(GatewayTest, SlowClientsCannotHoldConnectionSlots) {
+  MockProvider mock;
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  writeFile(config, "pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
+                        "models:\n  chat:\n    - {provider: m, model: mock-model}\n"
+                        "gateway: {listen: \"127.0.0.1:0\", max_connections: 4, "
+                        "read_timeout: 500ms, log_level: \"off\"}\n");
+  Gateway gw(config, dir.file("gw.log"));
+  ASSERT_GT(gw.port, 0);
+  // Four clients that send half a request head and then nothing (slowloris).
+  std::vector<int> slow;
+  for (int i = 0; i < 4; ++i) {
+    int fd = connectTo(gw.port);
+    ASSERT_GE(fd, 0);
+    const std::string partial = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n";
+    send(fd, partial.data(), partial.size(), MSG_NOSIGNAL);
+    slow.push_back(fd);
+  }
+  // The read timeout closes them; then the gateway serves again.
+  for (int fd : slow) {
+    std::string text;
+    readUntil(fd, text, 5s, [](const std::string&) { return false; });
+    close(fd);
+  }
+  EXPECT_TRUE(eventually([&] {
+    return request(gw.port, "POST", "/v1/chat/completions", chatBody("chat", "x")).status == 200;
+  }));
+}
+
+TEST(GatewayTest, AnthropicDialectEndToEnd) {
+  MockProvider mock;
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  writeFile(config, "pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
+                        "models:\n  chat:\n    - {provider: m, model: mock-model}\n"
+                        "  other:\n    - {provider: m, model: mock-model}\n"
+                        "gateway: {listen: \"127.0.0.1:0\", keys: [{key: sk-a, name: a, "
+                        "models: [other]}, sk-b], log_level: \"off\"}\n");
+  Gateway gw(config, dir.file("gw.log"));
+  ASSERT_GT(gw.port, 0);
+  const std::string body =
+      R"({"model":"chat","max_tokens":32,"messages":[{"role":"user","content":"hey"}]})";
+  Reply ok = request(gw.port, "POST", "/v1/messages", body, {"x-api-key: sk-b"});
+  ASSERT_EQ(200, ok.status);
+  const Json msg = Json::parse(ok.body);
+  EXPECT_EQ("message", msg["type"]);
+  EXPECT_EQ("mock reply: hey", msg["content"][0]["text"]);
+  // A key limited to other aliases: 403 in Anthropic's error shape.
+  Reply forbidden = request(gw.port, "POST", "/v1/messages", body, {"x-api-key: sk-a"});
+  EXPECT_EQ(403, forbidden.status);
+  EXPECT_EQ("permission_error", Json::parse(forbidden.body)["error"]["type"]);
+  Reply bad = request(gw.port, "POST", "/v1/messages", "{", {"x-api-key: sk-b"});
+  EXPECT_EQ(400, bad.status);
+  EXPECT_EQ("error", Json::parse(bad.body)["type"]);
+}
+
+}  // namespace
+}  // namespace llmpool::testing

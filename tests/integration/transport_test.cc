@@ -1,0 +1,472 @@
+// CurlTransport against `llmpool mock` over real loopback sockets: connection reuse and limits
+// (checked on both sides of the socket), timeouts, cancellation, streaming, resets, TLS, and the
+// executor timers that share the loop.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/curl_transport.h"
+#include "subprocess.h"
+
+namespace llmpool::http {
+namespace {
+
+using namespace std::chrono_literals;
+using llmpool::testing::MockProvider;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kWait = 15s;  // upper bound for anything a test waits on
+
+std::unique_ptr<CurlTransport> makeTransport(CurlTransportOptions options = {}) {
+  auto made = CurlTransport::create(std::move(options));
+  if (!made) ADD_FAILURE() << made.error().message;
+  return made ? std::move(*made) : nullptr;
+}
+
+HttpRequest chatRequest(const std::string& base_url, const std::string& prompt,
+                        bool stream = false) {
+  HttpRequest r;
+  r.method = "POST";
+  r.url = base_url + "/v1/chat/completions";
+  r.headers = {{"Content-Type", "application/json"}};
+  nlohmann::json body = {{"model", "mock-model"},
+                         {"messages", {{{"role", "user"}, {"content", prompt}}}},
+                         {"stream", stream}};
+  r.body = body.dump();
+  r.timeouts.total = 10s;
+  return r;
+}
+
+nlohmann::json mockStats(const MockProvider& mock) {
+  return nlohmann::json::parse(mock.statsJson());
+}
+
+/** Sends one request and waits (bounded) for its completion. */
+Result<HttpResponse> sendAndWait(Transport& transport, HttpRequest request,
+                                 ResponseCallbacks callbacks = {}) {
+  auto promise = std::make_shared<std::promise<Result<HttpResponse>>>();
+  auto future = promise->get_future();
+  callbacks.on_complete = [promise](Result<HttpResponse> r) { promise->set_value(std::move(r)); };
+  transport.send(std::move(request), std::move(callbacks));
+  if (future.wait_for(kWait) != std::future_status::ready) {
+    return fail(ErrorCode::Internal, "test: request did not complete in time");
+  }
+  return future.get();
+}
+
+/** Counts completions of many concurrent requests. */
+class Completions {
+ public:
+  explicit Completions(size_t expected) : expected_(expected) {}
+  std::function<void(Result<HttpResponse>)> callback() {
+    return [this](Result<HttpResponse> r) {
+      std::lock_guard lock(mu_);
+      results_.push_back(std::move(r));
+      if (results_.size() == expected_) cv_.notify_all();
+    };
+  }
+  bool waitAll() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, kWait, [this] { return results_.size() == expected_; });
+  }
+  const std::vector<Result<HttpResponse>>& results() const { return results_; }
+
+ private:
+  size_t expected_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Result<HttpResponse>> results_;
+};
+
+/** Waits (bounded) until the mock reports `in_flight` model requests. */
+bool waitForMockInFlight(const MockProvider& mock, int in_flight) {
+  const auto deadline = Clock::now() + kWait;
+  while (Clock::now() < deadline) {
+    if (mockStats(mock)["in_flight"].get<int>() == in_flight) return true;
+    std::this_thread::sleep_for(5ms);  // polling an observable condition, not ordering events
+  }
+  return false;
+}
+
+TEST(TransportTest, SequentialRequestsReuseOneConnection) {
+  MockProvider mock;
+  auto transport = makeTransport({.max_connections_per_host = 2});
+  ASSERT_TRUE(transport);
+  int reused = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto r = sendAndWait(*transport, chatRequest(mock.baseUrl(), "hello " + std::to_string(i)));
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    ASSERT_EQ(200, r->status);
+    ASSERT_NE(std::string::npos, r->body.find("mock reply: hello " + std::to_string(i)));
+    if (r->reused_connection) ++reused;
+  }
+  const auto stats = mockStats(mock);
+  EXPECT_LE(stats["connections_accepted"].get<int>(), 2);
+  EXPECT_GE(stats["connections_accepted"].get<int>(), 1);
+  const TransportStats ours = transport->stats();
+  EXPECT_LE(ours.connections_opened, 2u);
+  EXPECT_GE(ours.connections_reused, 198u);
+  EXPECT_EQ(static_cast<int>(ours.connections_reused), reused);
+  EXPECT_EQ(200u, ours.requests_completed);
+  EXPECT_EQ(0u, ours.in_flight);
+}
+
+TEST(TransportTest, ConcurrentRequestsNeverOpenMoreThanMaxConnections) {
+  MockProvider mock({"--latency", "10ms"});
+  auto transport = makeTransport({.max_connections_per_host = 4});
+  ASSERT_TRUE(transport);
+  Completions done(100);
+  for (int i = 0; i < 100; ++i) {
+    transport->send(chatRequest(mock.baseUrl(), "p" + std::to_string(i)),
+                    {.on_complete = done.callback()});
+  }
+  ASSERT_TRUE(done.waitAll());
+  for (const auto& r : done.results()) {
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(200, r->status);
+  }
+  const auto stats = mockStats(mock);
+  EXPECT_LE(stats["connections_accepted"].get<int>(), 4);
+  EXPECT_LE(stats["in_flight_max"].get<int>(), 4);
+  EXPECT_GE(stats["in_flight_max"].get<int>(), 2);  // the requests really ran concurrently
+  EXPECT_LE(transport->stats().connections_opened, 4u);
+  EXPECT_GE(transport->stats().connections_reused, 96u);
+}
+
+TEST(TransportTest, HungRequestTimesOutAtItsTotalTimeout) {
+  MockProvider mock;
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  HttpRequest request = chatRequest(mock.baseUrl(), "hang");
+  request.headers.emplace_back("x-mock-fault", R"({"kind":"hang"})");
+  request.timeouts.total = 300ms;
+  const auto start = Clock::now();
+  auto r = sendAndWait(*transport, request);
+  const auto elapsed = Clock::now() - start;
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(ErrorCode::Timeout, r.error().code) << r.error().message;
+  EXPECT_GE(elapsed, 290ms);
+  EXPECT_LT(elapsed, 3s);
+}
+
+TEST(TransportTest, FirstByteTimeoutFiresBeforeTheTotalTimeout) {
+  MockProvider mock;
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  HttpRequest request = chatRequest(mock.baseUrl(), "hang");
+  request.headers.emplace_back("x-mock-fault", R"({"kind":"hang"})");
+  request.timeouts.total = 10s;
+  request.timeouts.first_byte = 200ms;
+  const auto start = Clock::now();
+  auto r = sendAndWait(*transport, request);
+  const auto elapsed = Clock::now() - start;
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(ErrorCode::Timeout, r.error().code);
+  EXPECT_NE(std::string::npos, r.error().message.find("first-byte")) << r.error().message;
+  EXPECT_GE(elapsed, 190ms);
+  EXPECT_LT(elapsed, 3s);
+  // The abandoned connection was closed, and the transport still works.
+  auto ok = sendAndWait(*transport, chatRequest(mock.baseUrl(), "after"));
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_EQ(200, ok->status);
+}
+
+TEST(TransportTest, StalledStreamEndsWithIdleTimeout) {
+  // 2 tokens per second: a gap of about 500 ms between chunks.
+  MockProvider mock({"--tokens-per-second", "2"});
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  HttpRequest request = chatRequest(mock.baseUrl(), "one two three four five six", true);
+  request.timeouts.idle = 150ms;
+  int chunks = 0;
+  auto r = sendAndWait(*transport, request, {.on_data = [&](std::string_view) {
+    ++chunks;
+    return true;
+  }});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(ErrorCode::Timeout, r.error().code);
+  EXPECT_NE(std::string::npos, r.error().message.find("idle")) << r.error().message;
+}
+
+TEST(TransportTest, CancellingAHungRequestFreesItsConnectionSlot) {
+  MockProvider mock;
+  auto transport = makeTransport({.max_connections_per_host = 1});
+  ASSERT_TRUE(transport);
+  HttpRequest hung = chatRequest(mock.baseUrl(), "hang");
+  hung.headers.emplace_back("x-mock-fault", R"({"kind":"hang"})");
+  std::promise<Result<HttpResponse>> hung_done;
+  const RequestId hung_id = transport->send(
+      hung, {.on_complete = [&](Result<HttpResponse> r) { hung_done.set_value(std::move(r)); }});
+  ASSERT_TRUE(waitForMockInFlight(mock, 1));  // the hung request holds the only connection
+
+  std::promise<Result<HttpResponse>> second_done;
+  transport->send(
+      chatRequest(mock.baseUrl(), "second"),
+      {.on_complete = [&](Result<HttpResponse> r) { second_done.set_value(std::move(r)); }});
+  auto second = second_done.get_future();
+  // The second request waits for the slot instead of opening a second connection.
+  EXPECT_EQ(std::future_status::timeout, second.wait_for(200ms));
+  EXPECT_EQ(1, mockStats(mock)["connections_accepted"].get<int>());
+
+  transport->cancel(hung_id);
+  auto hung_future = hung_done.get_future();
+  ASSERT_EQ(std::future_status::ready, hung_future.wait_for(kWait));
+  auto hung_result = hung_future.get();
+  ASSERT_FALSE(hung_result.has_value());
+  EXPECT_EQ(ErrorCode::Cancelled, hung_result.error().code);
+
+  ASSERT_EQ(std::future_status::ready, second.wait_for(kWait));
+  auto second_result = second.get();
+  ASSERT_TRUE(second_result.has_value()) << second_result.error().message;
+  EXPECT_EQ(200, second_result->status);
+  EXPECT_EQ(2, mockStats(mock)["connections_accepted"].get<int>());
+  EXPECT_GE(transport->stats().connections_closed, 1u);
+  transport->cancel(hung_id);  // after completion: a no-op
+}
+
+TEST(TransportTest, RequestWaitingForASlotStillHonoursItsTotalTimeout) {
+  MockProvider mock;
+  auto transport = makeTransport({.max_connections_per_host = 1});
+  ASSERT_TRUE(transport);
+  HttpRequest hung = chatRequest(mock.baseUrl(), "hang");
+  hung.headers.emplace_back("x-mock-fault", R"({"kind":"hang"})");
+  const RequestId hung_id = transport->send(hung, {});
+  ASSERT_TRUE(waitForMockInFlight(mock, 1));
+  HttpRequest waiting = chatRequest(mock.baseUrl(), "queued");
+  waiting.timeouts.total = 300ms;
+  const auto start = Clock::now();
+  auto r = sendAndWait(*transport, waiting);
+  const auto elapsed = Clock::now() - start;
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(ErrorCode::Timeout, r.error().code) << r.error().message;
+  EXPECT_GE(elapsed, 290ms);
+  EXPECT_LT(elapsed, 3s);
+  EXPECT_EQ(1, mockStats(mock)["connections_accepted"].get<int>());
+  transport->cancel(hung_id);
+}
+
+TEST(TransportTest, StreamingDeliversChunksBeforeTheStreamEnds) {
+  MockProvider mock({"--tokens-per-second", "50"});
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  std::vector<Clock::time_point> chunk_times;
+  std::string streamed;
+  int heads = 0;
+  HttpResponseHead head;
+  auto r = sendAndWait(
+      *transport,
+      chatRequest(mock.baseUrl(), "alpha beta gamma delta epsilon zeta eta theta", true),
+      {.on_head =
+           [&](const HttpResponseHead& h) {
+             ++heads;
+             head = h;
+             EXPECT_TRUE(chunk_times.empty());  // the head comes before any body byte
+           },
+       .on_data =
+           [&](std::string_view data) {
+             chunk_times.push_back(Clock::now());
+             streamed.append(data);
+             return true;
+           }});
+  const auto completed_at = Clock::now();
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(200, r->status);
+  EXPECT_TRUE(r->body.empty());  // streamed bodies are not accumulated
+  EXPECT_EQ(1, heads);
+  EXPECT_EQ(200, head.status);
+  EXPECT_NE(std::string::npos,
+            std::string(findHeader(head.headers, "content-type")).find("text/event-stream"));
+  for (const auto& [name, value] : head.headers) {
+    for (char c : name) EXPECT_FALSE(c >= 'A' && c <= 'Z') << name;
+  }
+  ASSERT_GE(chunk_times.size(), 3u);
+  // At 50 tokens/s the eight words take ~160 ms: the first chunk arrived well before the end.
+  EXPECT_GE(completed_at - chunk_times.front(), 80ms);
+  EXPECT_NE(std::string::npos, streamed.find("[DONE]"));
+  EXPECT_NE(std::string::npos, streamed.find("theta"));
+}
+
+TEST(TransportTest, OnDataReturningFalseCancelsTheStream) {
+  MockProvider mock({"--tokens-per-second", "50"});
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  int chunks = 0;
+  auto r = sendAndWait(*transport, chatRequest(mock.baseUrl(), "a b c d e f g h", true),
+                       {.on_data = [&](std::string_view) { return ++chunks < 2; }});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(ErrorCode::Cancelled, r.error().code);
+  EXPECT_EQ(2, chunks);
+}
+
+TEST(TransportTest, ResetMidStreamIsATypedError) {
+  // Paced, so the first chunks are read before the reset (a RST discards unread data).
+  MockProvider mock({"--tokens-per-second", "50"});
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  HttpRequest request = chatRequest(mock.baseUrl(), "one two three four five six", true);
+  request.headers.emplace_back("x-mock-fault", R"({"kind":"reset_mid_stream","after_chunks":2})");
+  int chunks = 0;
+  auto r = sendAndWait(*transport, request, {.on_data = [&](std::string_view) {
+    ++chunks;
+    return true;
+  }});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_TRUE(r.error().code == ErrorCode::ConnectFailed || r.error().code == ErrorCode::Protocol)
+      << errorCodeName(r.error().code) << ": " << r.error().message;
+  EXPECT_GE(chunks, 1);  // the failure came after data had been streamed
+}
+
+TEST(TransportTest, ResetBeforeResponseIsConnectFailed) {
+  MockProvider mock;
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  HttpRequest request = chatRequest(mock.baseUrl(), "x");
+  request.headers.emplace_back("x-mock-fault", R"({"kind":"reset"})");
+  auto r = sendAndWait(*transport, request);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(ErrorCode::ConnectFailed, r.error().code) << r.error().message;
+}
+
+TEST(TransportTest, RefusedConnectionIsConnectFailed) {
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  HttpRequest request;
+  request.method = "GET";
+  request.url = "http://127.0.0.1:1/health";  // nothing listens on port 1
+  auto r = sendAndWait(*transport, request);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(ErrorCode::ConnectFailed, r.error().code) << r.error().message;
+}
+
+class TlsTransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir_template[] = "/tmp/llmpool-tls-XXXXXX";
+    ASSERT_NE(nullptr, ::mkdtemp(dir_template));
+    dir_ = dir_template;
+    cert_ = (dir_ / "cert.pem").string();
+    key_ = (dir_ / "key.pem").string();
+    const std::string command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
+        " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+        key_ + " -out " + cert_ + " >/dev/null 2>&1";
+    ASSERT_EQ(0, std::system(command.c_str()));
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  std::filesystem::path dir_;
+  std::string cert_;
+  std::string key_;
+};
+
+TEST_F(TlsTransportTest, SelfSignedServerFailsVerificationAndPassesWithItsCaFile) {
+  MockProvider mock({"--tls-cert", cert_, "--tls-key", key_});
+  const std::string base = "https://127.0.0.1:" + std::to_string(mock.port());
+
+  auto strict = makeTransport();
+  ASSERT_TRUE(strict);
+  auto refused = sendAndWait(*strict, chatRequest(base, "tls"));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(ErrorCode::TlsError, refused.error().code) << refused.error().message;
+
+  auto trusting = makeTransport({.ca_file = cert_});
+  ASSERT_TRUE(trusting);
+  auto ok = sendAndWait(*trusting, chatRequest(base, "tls"));
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_EQ(200, ok->status);
+  EXPECT_NE(std::string::npos, ok->body.find("mock reply: tls"));
+
+  // A per-request CA bundle (a provider's own) works on the strict transport too.
+  HttpRequest with_ca = chatRequest(base, "per request");
+  with_ca.ca_file = cert_;
+  auto ok_again = sendAndWait(*strict, with_ca);
+  ASSERT_TRUE(ok_again.has_value()) << ok_again.error().message;
+  EXPECT_EQ(200, ok_again->status);
+}
+
+TEST(TransportExecutorTest, TimersFireInDeadlineOrderOnTheLoopThread) {
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  EXPECT_FALSE(transport->inExecutorThread());
+  std::mutex mu;
+  std::vector<std::string> order;
+  std::promise<void> all_done;
+  bool all_on_loop = true;
+  auto record = [&](std::string name) {
+    return [&, name] {
+      std::lock_guard lock(mu);
+      all_on_loop = all_on_loop && transport->inExecutorThread();
+      order.push_back(name);
+      if (name == "last") all_done.set_value();
+    };
+  };
+  const MonotonicTime now = transport->clock().now();
+  transport->runAt(now + 60ms, record("c"));
+  transport->runAt(now + 20ms, record("a"));
+  transport->runAt(now + 40ms, record("b1"));
+  transport->runAt(now + 40ms, record("b2"));  // same deadline: insertion order
+  const TimerId cancelled = transport->runAt(now + 50ms, record("cancelled"));
+  transport->cancelTimer(cancelled);
+  transport->post(record("posted"));
+  transport->runAt(now + 80ms, record("last"));
+  ASSERT_EQ(std::future_status::ready, all_done.get_future().wait_for(kWait));
+  EXPECT_GE(transport->clock().now() - now, 80ms);
+  std::lock_guard lock(mu);
+  EXPECT_EQ((std::vector<std::string>{"posted", "a", "b1", "b2", "c", "last"}), order);
+  EXPECT_TRUE(all_on_loop);
+}
+
+TEST(TransportTest, DestructionCompletesInFlightRequestsWithCancelled) {
+  MockProvider mock;
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  HttpRequest hung = chatRequest(mock.baseUrl(), "hang");
+  hung.headers.emplace_back("x-mock-fault", R"({"kind":"hang"})");
+  std::promise<Result<HttpResponse>> done;
+  transport->send(hung,
+                  {.on_complete = [&](Result<HttpResponse> r) { done.set_value(std::move(r)); }});
+  ASSERT_TRUE(waitForMockInFlight(mock, 1));
+  transport.reset();
+  auto future = done.get_future();
+  ASSERT_EQ(std::future_status::ready, future.wait_for(0s));  // completed before the join
+  auto r = future.get();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(ErrorCode::Cancelled, r.error().code);
+}
+
+TEST(TransportTest, ShardsPinEachHostToOneLoop) {
+  MockProvider first;
+  MockProvider second;
+  auto transport = makeTransport({.shards = 2, .max_connections_per_host = 1});
+  ASSERT_TRUE(transport);
+  const size_t a = transport->shardFor(first.baseUrl() + "/v1/chat/completions");
+  const size_t b = transport->shardFor(second.baseUrl() + "/v1/embeddings");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a, transport->shardFor(first.baseUrl() + "/health"));
+  Completions done(40);
+  for (int i = 0; i < 20; ++i) {
+    transport->send(chatRequest(first.baseUrl(), "a"), {.on_complete = done.callback()});
+    transport->send(chatRequest(second.baseUrl(), "b"), {.on_complete = done.callback()});
+  }
+  ASSERT_TRUE(done.waitAll());
+  for (const auto& r : done.results()) ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(1, mockStats(first)["connections_accepted"].get<int>());
+  EXPECT_EQ(1, mockStats(second)["connections_accepted"].get<int>());
+}
+
+}  // namespace
+}  // namespace llmpool::http

@@ -1,0 +1,188 @@
+// The official SDKs against `llmpool serve` -> `llmpool mock`. Usage:
+//   node gateway_sdk_test.mjs /path/to/llmpool
+// Exit 0: every scenario passed; 1: a scenario failed.
+
+import assert from 'node:assert/strict';
+import { test, after, before } from 'node:test';
+
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+
+import { startGateway, startMock, stop } from './harness.mjs';
+
+const binary = process.argv[2] ?? process.env.LLMPOOL_BINARY;
+if (!binary) {
+  console.error('usage: node gateway_sdk_test.mjs /path/to/llmpool');
+  process.exit(2);
+}
+
+const KEY = 'sk-gateway-test-key';
+let mock;
+let slowMock;
+let gateway;
+let tightGateway;
+
+before(async () => {
+  mock = await startMock(binary);
+  slowMock = await startMock(binary, ['--latency', '1500ms']);
+  gateway = await startGateway(binary, { mockPort: mock.port, keys: [KEY] });
+  // One request at a time and no waiting room: a second concurrent request is refused (429).
+  tightGateway = await startGateway(binary, {
+    mockPort: slowMock.port,
+    keys: [KEY],
+    pool: { max_concurrent_requests: 1, max_queue: 0 },
+  });
+});
+
+after(async () => {
+  for (const p of [gateway, tightGateway, mock, slowMock]) if (p) await stop(p.child);
+});
+
+function openai(port, apiKey = KEY) {
+  return new OpenAI({ apiKey, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0, timeout: 10000 });
+}
+
+function anthropic(port, apiKey = KEY) {
+  return new Anthropic({ apiKey, baseURL: `http://127.0.0.1:${port}`, maxRetries: 0, timeout: 10000 });
+}
+
+test('openai: non-streaming completion, with the attempt headers', { timeout: 15000 }, async () => {
+  const { data, response } = await openai(gateway.port)
+    .chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hello there' }] })
+    .withResponse();
+  assert.equal(data.object, 'chat.completion');
+  assert.equal(data.choices[0].message.content, 'mock reply: hello there');
+  assert.equal(data.choices[0].finish_reason, 'stop');
+  assert.ok(data.usage.total_tokens > 0);
+  assert.equal(response.headers.get('x-llmpool-deployment'), 'mock/mock-model');
+  assert.equal(response.headers.get('x-llmpool-attempts'), '1');
+});
+
+test('openai: streaming completion read chunk by chunk', { timeout: 15000 }, async () => {
+  const stream = await openai(gateway.port).chat.completions.create({
+    model: 'chat',
+    messages: [{ role: 'user', content: 'one two three four' }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  let text = '';
+  let contentChunks = 0;
+  let usage = null;
+  let finish = null;
+  for await (const chunk of stream) {
+    assert.equal(chunk.object, 'chat.completion.chunk');
+    if (chunk.usage) usage = chunk.usage;
+    for (const choice of chunk.choices) {
+      if (choice.delta?.content) {
+        text += choice.delta.content;
+        contentChunks += 1;
+      }
+      if (choice.finish_reason) finish = choice.finish_reason;
+    }
+  }
+  assert.equal(text, 'mock reply: one two three four');
+  assert.ok(contentChunks >= 4, `expected one chunk per word, got ${contentChunks}`);
+  assert.equal(finish, 'stop');
+  assert.ok(usage && usage.completion_tokens > 0, 'usage chunk expected with include_usage');
+});
+
+test('openai: streaming without include_usage sends no usage chunk', { timeout: 15000 }, async () => {
+  const stream = await openai(gateway.port).chat.completions.create({
+    model: 'chat', messages: [{ role: 'user', content: 'hi' }], stream: true,
+  });
+  for await (const chunk of stream) assert.ok(!chunk.usage, 'no usage expected');
+});
+
+test('openai: embeddings (SDK default base64, and float)', { timeout: 15000 }, async () => {
+  const client = openai(gateway.port);
+  const byDefault = await client.embeddings.create({ model: 'embed', input: ['a', 'b'] });
+  assert.equal(byDefault.data.length, 2);
+  assert.equal(byDefault.data[0].embedding.length, 8);
+  assert.ok(byDefault.data[0].embedding.every((x) => Number.isFinite(x)));
+  const floats = await client.embeddings.create({
+    model: 'embed', input: 'a', encoding_format: 'float',
+  });
+  assert.deepEqual(floats.data[0].embedding.map((x) => x.toFixed(5)),
+    byDefault.data[0].embedding.map((x) => x.toFixed(5)));
+});
+
+test('openai: models lists the aliases', { timeout: 15000 }, async () => {
+  const ids = [];
+  for await (const m of openai(gateway.port).models.list()) ids.push(m.id);
+  assert.deepEqual(ids.sort(), ['chat', 'embed']);
+});
+
+test('openai: unknown model -> NotFoundError', { timeout: 15000 }, async () => {
+  await assert.rejects(
+    openai(gateway.port).chat.completions.create({
+      model: 'no-such-model', messages: [{ role: 'user', content: 'x' }],
+    }),
+    (err) => err instanceof OpenAI.NotFoundError && err.status === 404,
+  );
+});
+
+test('openai: bad key -> AuthenticationError', { timeout: 15000 }, async () => {
+  await assert.rejects(
+    openai(gateway.port, 'sk-wrong').chat.completions.create({
+      model: 'chat', messages: [{ role: 'user', content: 'x' }],
+    }),
+    (err) => err instanceof OpenAI.AuthenticationError && err.status === 401,
+  );
+});
+
+test('openai: bad request -> BadRequestError', { timeout: 15000 }, async () => {
+  await assert.rejects(
+    openai(gateway.port).chat.completions.create({ model: 'chat', messages: [] }),
+    (err) => err instanceof OpenAI.BadRequestError && err.status === 400,
+  );
+});
+
+test('openai: overloaded gateway -> RateLimitError with Retry-After', { timeout: 20000 }, async () => {
+  const client = openai(tightGateway.port);
+  const slow = client.chat.completions.create({
+    model: 'chat', messages: [{ role: 'user', content: 'slow one' }],
+  });
+  // Let the first request take the only permit before the second arrives.
+  await new Promise((r) => setTimeout(r, 300));
+  await assert.rejects(
+    client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'two' }] }),
+    (err) => err instanceof OpenAI.RateLimitError && err.status === 429 &&
+      err.headers.get('retry-after') !== null,
+  );
+  const first = await slow;
+  assert.equal(first.choices[0].message.content, 'mock reply: slow one');
+});
+
+test('anthropic: non-streaming message', { timeout: 15000 }, async () => {
+  const msg = await anthropic(gateway.port).messages.create({
+    model: 'chat', max_tokens: 64, messages: [{ role: 'user', content: 'hello claude' }],
+  });
+  assert.equal(msg.type, 'message');
+  assert.equal(msg.role, 'assistant');
+  assert.equal(msg.content[0].type, 'text');
+  assert.equal(msg.content[0].text, 'mock reply: hello claude');
+  assert.equal(msg.stop_reason, 'end_turn');
+  assert.ok(msg.usage.output_tokens > 0);
+});
+
+test('anthropic: streaming message', { timeout: 15000 }, async () => {
+  const stream = anthropic(gateway.port).messages.stream({
+    model: 'chat', max_tokens: 64, messages: [{ role: 'user', content: 'stream me please' }],
+  });
+  let deltas = 0;
+  stream.on('text', () => { deltas += 1; });
+  const final = await stream.finalMessage();
+  assert.equal(final.content[0].text, 'mock reply: stream me please');
+  assert.ok(deltas >= 3, `expected several text deltas, got ${deltas}`);
+  assert.equal(final.stop_reason, 'end_turn');
+  assert.ok(final.usage.output_tokens > 0);
+});
+
+test('anthropic: bad key -> AuthenticationError', { timeout: 15000 }, async () => {
+  await assert.rejects(
+    anthropic(gateway.port, 'nope').messages.create({
+      model: 'chat', max_tokens: 8, messages: [{ role: 'user', content: 'x' }],
+    }),
+    (err) => err instanceof Anthropic.AuthenticationError && err.status === 401,
+  );
+});

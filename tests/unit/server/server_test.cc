@@ -1,0 +1,260 @@
+// The shared server over real loopback sockets: keep-alive, answers from other threads,
+// streaming, disconnect detection, limits, timeouts and graceful stop.
+
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <future>
+#include <thread>
+
+#include "subprocess.h"
+
+namespace llmpool::server {
+namespace {
+
+using namespace std::chrono_literals;
+namespace http = boost::beast::http;
+
+// A raw client socket: lets tests control keep-alive, partial sends and closing.
+class RawClient {
+ public:
+  explicit RawClient(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawClient() { closeNow(); }
+  bool connected() const { return connected_; }
+  void send(const std::string& data) { ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL); }
+  /** Reads until `marker` appears in what was read (or EOF / 5 s). */
+  std::string readUntil(const std::string& marker) {
+    while (buffer_.find(marker) == std::string::npos) {
+      char buf[4096];
+      ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      buffer_.append(buf, static_cast<size_t>(n));
+    }
+    auto pos = buffer_.find(marker);
+    std::string out = pos == std::string::npos ? buffer_ : buffer_.substr(0, pos + marker.size());
+    buffer_.erase(0, out.size());
+    return out;
+  }
+  /** True when the server closed the connection (EOF or reset) within the receive timeout. */
+  bool closedByPeer() {
+    char buf[256];
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+  void closeNow() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+std::string get(const std::string& path) { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
+
+std::unique_ptr<Server> startServer(Handler handler, ServerOptions options = {}) {
+  auto server = Server::create(std::move(options), std::move(handler));
+  EXPECT_TRUE(server.has_value()) << server.error().describe();
+  (*server)->start();
+  return std::move(*server);
+}
+
+TEST(ServerTest, AnswersAndReusesKeepAliveConnection) {
+  auto server = startServer([](Request&& req, ResponseWriter w) {
+    w.send(Status::ok, "path=" + std::string(req.target()), "text/plain");
+  });
+  ASSERT_GT(server->port(), 0);
+  RawClient client(server->port());
+  ASSERT_TRUE(client.connected());
+  for (int i = 0; i < 3; ++i) {
+    client.send(get("/p" + std::to_string(i)));
+    std::string response = client.readUntil("path=/p" + std::to_string(i));
+    EXPECT_NE(response.find("HTTP/1.1 200 OK"), std::string::npos);
+    EXPECT_NE(response.find("Content-Length: 8"), std::string::npos);
+  }
+  EXPECT_EQ(server->stats().connections_accepted, 1u);
+  EXPECT_EQ(server->stats().connections_open, 1u);
+}
+
+TEST(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  auto server = startServer([](Request&& req, ResponseWriter w) {
+    w.send(Status::ok, std::string(req.target()), "text/plain");
+  });
+  RawClient client(server->port());
+  client.send(get("/a") + get("/b"));
+  std::string both = client.readUntil("/b");
+  auto a = both.find("\r\n\r\n/a");
+  auto b = both.find("\r\n\r\n/b");
+  ASSERT_NE(a, std::string::npos);
+  ASSERT_NE(b, std::string::npos);
+  EXPECT_LT(a, b);
+}
+
+TEST(ServerTest, AnswerFromAnotherThreadLater) {
+  std::vector<std::thread> producers;
+  std::mutex mu;
+  auto server = startServer([&](Request&&, ResponseWriter w) {
+    std::lock_guard lock(mu);
+    producers.emplace_back([w]() mutable {
+      std::this_thread::sleep_for(20ms);  // the "upstream" takes a while
+      w.send(Status::created, "late", "text/plain");
+    });
+  });
+  auto [status, body] = testing::httpRequest(server->port(), "GET", "/");
+  EXPECT_EQ(status, 201);
+  EXPECT_EQ(body, "late");
+  server->stop(1s);
+  for (auto& t : producers) t.join();
+}
+
+TEST(ServerTest, StreamsChunksFromAnotherThread) {
+  std::vector<std::thread> producers;  // handler runs on the single I/O thread
+  auto server = startServer([&](Request&&, ResponseWriter w) {
+    producers.emplace_back([w]() mutable {
+      ResponseHead head;
+      head.result(Status::ok);
+      head.set(http::field::content_type, "text/event-stream");
+      w.startStream(std::move(head));
+      for (int i = 0; i < 3; ++i) w.writeChunk("data: " + std::to_string(i) + "\n\n");
+      w.finish();
+    });
+  });
+  RawClient client(server->port());
+  client.send(get("/stream"));
+  std::string response = client.readUntil("0\r\n\r\n");
+  EXPECT_NE(response.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_NE(response.find("9\r\ndata: 0\n\n\r\n9\r\ndata: 1\n\n\r\n9\r\ndata: 2\n\n\r\n0\r\n\r\n"),
+            std::string::npos)
+      << response;
+  // The connection stays usable after a finished stream.
+  client.send(get("/again"));
+  EXPECT_NE(client.readUntil("data: 2").find("HTTP/1.1 200"), std::string::npos);
+  server->stop(1s);
+  for (auto& t : producers) t.join();
+}
+
+TEST(ServerTest, ClientDisconnectFiresCallbackAndMarksWriterGone) {
+  std::promise<ResponseWriter> held;
+  std::atomic<int> fired{0};
+  auto server = startServer([&](Request&&, ResponseWriter w) {
+    w.onDisconnect([&] { fired.fetch_add(1); });
+    held.set_value(w);  // never answers
+  });
+  auto future = held.get_future();
+  {
+    RawClient client(server->port());
+    client.send(get("/hang"));
+    ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  }  // client closes
+  ResponseWriter writer = future.get();
+  for (int i = 0; i < 500 && !writer.clientGone(); ++i) std::this_thread::sleep_for(2ms);
+  EXPECT_TRUE(writer.clientGone());
+  for (int i = 0; i < 500 && fired.load() == 0; ++i) std::this_thread::sleep_for(2ms);
+  EXPECT_EQ(fired.load(), 1);
+  writer.send(Status::ok, "too late", "text/plain");  // harmless no-op
+  EXPECT_EQ(server->stats().connections_open, 0u);
+}
+
+TEST(ServerTest, DroppedWriterGivesFiveHundred) {
+  auto server = startServer([](Request&&, ResponseWriter) {});
+  auto [status, body] = testing::httpRequest(server->port(), "GET", "/");
+  EXPECT_EQ(status, 500);
+}
+
+TEST(ServerTest, AbortResetsConnection) {
+  auto server = startServer([](Request&&, ResponseWriter w) { w.abort(); });
+  auto [status, body] = testing::httpRequest(server->port(), "GET", "/");
+  EXPECT_EQ(status, 0);
+}
+
+TEST(ServerTest, OversizedBodyAndHeaderAreRefused) {
+  ServerOptions options;
+  options.max_body_bytes = 100;
+  options.max_header_bytes = 512;
+  auto server =
+      startServer([](Request&&, ResponseWriter w) { w.send(Status::ok, "", "x"); }, options);
+  EXPECT_EQ(testing::httpRequest(server->port(), "POST", "/", std::string(101, 'x')).first, 413);
+  EXPECT_EQ(testing::httpRequest(server->port(), "POST", "/", std::string(100, 'x')).first, 200);
+  EXPECT_EQ(
+      testing::httpRequest(server->port(), "GET", "/", "", {"X-Big: " + std::string(600, 'h')})
+          .first,
+      431);
+}
+
+TEST(ServerTest, SlowClientIsClosedAfterReadTimeout) {
+  ServerOptions options;
+  options.read_timeout = 100ms;
+  auto server =
+      startServer([](Request&&, ResponseWriter w) { w.send(Status::ok, "", "x"); }, options);
+  RawClient client(server->port());
+  client.send("GET / HTTP/1.1\r\nHost:");  // and never finishes
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(client.closedByPeer());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(server->stats().connections_open, 0u);
+}
+
+TEST(ServerTest, MaxConnectionsRejectsExcess) {
+  ServerOptions options;
+  options.max_connections = 1;
+  auto server =
+      startServer([](Request&&, ResponseWriter w) { w.send(Status::ok, "", "x"); }, options);
+  RawClient first(server->port());
+  first.send(get("/"));
+  first.readUntil("\r\n\r\n");  // the first connection is surely open now
+  RawClient second(server->port());
+  EXPECT_TRUE(second.closedByPeer());
+  EXPECT_EQ(server->stats().connections_rejected, 1u);
+}
+
+TEST(ServerTest, StopLetsInFlightFinishWithinGrace) {
+  auto server = startServer([](Request&&, ResponseWriter w) {
+    auto timer = std::make_shared<boost::asio::steady_timer>(w.executor(), 100ms);
+    timer->async_wait([timer, w](boost::system::error_code) mutable {
+      w.send(Status::ok, "finished", "text/plain");
+    });
+  });
+  RawClient idle(server->port());
+  auto result = std::async(std::launch::async,
+                           [&] { return testing::httpRequest(server->port(), "GET", "/"); });
+  std::this_thread::sleep_for(30ms);  // let the request arrive before stopping
+  server->stop(2s);
+  auto [status, body] = result.get();
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body, "finished");
+  EXPECT_TRUE(idle.closedByPeer());
+  EXPECT_EQ(server->stats().connections_open, 0u);
+}
+
+TEST(ServerTest, BindFailureIsAnError) {
+  auto first = startServer([](Request&&, ResponseWriter) {});
+  ServerOptions options;
+  options.port = first->port();
+  auto second = Server::create(options, [](Request&&, ResponseWriter) {});
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, ErrorCode::ConnectFailed);
+  options.host = "not an address";
+  EXPECT_EQ(Server::create(options, {}).error().code, ErrorCode::InvalidConfig);
+}
+
+}  // namespace
+}  // namespace llmpool::server
