@@ -59,7 +59,7 @@ struct Error {
   /** How long the provider asked us to wait (Retry-After / retry-after-ms), or, for CircuitOpen,
    *  when the earliest deployment will admit a probe. */
   std::optional<std::chrono::milliseconds> retry_after;
-  std::string provider;           // the provider that produced it, if any
+  std::string provider;  // the provider that produced it, if any
   /** The provider's own verdict on retrying, when it gave one: the `x-should-retry` header, or
    *  false for a 429 that is not transient (insufficient_quota). Overrides the code's default. */
   std::optional<bool> should_retry;

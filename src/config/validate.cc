@@ -347,7 +347,9 @@ void validateGateway(Reporter& r, const PoolConfig& c) {
     }
   }
   if (g.max_body_bytes < 1) r.error("gateway.max_body_bytes", "must be at least 1");
+  if (g.max_header_bytes < 1024) r.error("gateway.max_header_bytes", "must be at least 1KiB");
   checkDurationPositive(r, "gateway.read_timeout", g.read_timeout);
+  checkDurationPositive(r, "gateway.write_timeout", g.write_timeout);
   checkDurationNonNegative(r, "gateway.shutdown_grace", g.shutdown_grace);
   if (g.max_connections < 1) r.error("gateway.max_connections", "must be at least 1");
   if (g.threads < 1 || g.threads > 256) r.error("gateway.threads", "must be between 1 and 256");

@@ -126,6 +126,18 @@ TEST(ValidationTest, GatewayKeysAndListenForms) {
   EXPECT_EQ(std::string::npos, dump(diags).find("same-key"));
 }
 
+TEST(ValidationTest, GatewayHeaderLimitAndWriteTimeoutAreChecked) {
+  ConfigDiagnostics diags;
+  auto c = parse(minimalProviders() +
+                     "gateway:\n"
+                     "  max_header_bytes: 100\n"
+                     "  write_timeout: 0s\n",
+                 diags);
+  ASSERT_FALSE(c);
+  EXPECT_NE(nullptr, findDiag(diags, "gateway.max_header_bytes")) << dump(diags);
+  EXPECT_NE(nullptr, findDiag(diags, "gateway.write_timeout")) << dump(diags);
+}
+
 TEST(ValidationTest, QueueForms) {
   for (const char* ok : {"memory", "sqlite:state.db", "redis://127.0.0.1:6379/llmpool",
                          "rediss://user:pw@cache.internal:6380/q"}) {
