@@ -25,6 +25,14 @@ class ClientPool : public ChatCompleter {
   ~ClientPool() override = default;
 
   /**
+   * Starts the background work: zero-token health probes every health_check_interval and, with
+   * warm_connections > 0, opens that many connections per provider so the first requests skip
+   * the handshake. Requests are served from create() on; start() is idempotent and never blocks.
+   * create() calls it.
+   */
+  virtual Result<void> start() = 0;
+
+  /**
    * Graceful stop: refuses new requests (Cancelled), fails admission waiters, lets in-flight
    * requests finish until `grace` passes, then cancels the rest. Blocks the caller until done.
    * Idempotent. Must not be called from a callback of this pool.

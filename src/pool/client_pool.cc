@@ -57,7 +57,7 @@ Result<std::unique_ptr<ClientPool>> ClientPool::create(PoolConfig config) {
     if (t != executor) (*pool)->holdResource(t);
   }
   (*pool)->holdResource(executor);
-  (*pool)->startHealthChecks();
+  if (auto started = (*pool)->start(); !started) return std::unexpected(started.error());
   return std::unique_ptr<ClientPool>(std::move(*pool));
 }
 

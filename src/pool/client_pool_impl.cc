@@ -942,14 +942,46 @@ PoolStats ClientPoolImpl::stats() const {
 // ---------------------------------------------------------------------------------------------
 // Health probes: zero-token GETs off the request path; results feed routing.
 
-void ClientPoolImpl::startHealthChecks() {
-  if (!config_.pool.health_checks || config_.pool.health_check_interval.count() <= 0) return;
-  for (size_t i = 0; i < config_.providers.size(); ++i) {
+Result<void> ClientPoolImpl::start() {
+  {
     std::lock_guard lock(calls_mu_);
-    if (stopping_) return;
+    if (stopping_) return fail(ErrorCode::Cancelled, "the pool is stopping");
+    if (started_) return {};
+    started_ = true;
+  }
+  warmConnections();
+  if (!config_.pool.health_checks || config_.pool.health_check_interval.count() <= 0) return {};
+  std::lock_guard lock(calls_mu_);
+  for (size_t i = 0; i < config_.providers.size(); ++i) {
     health_timers_.push_back(
         executor_.runAt(executor_.clock().now() + config_.pool.health_check_interval,
                         [this, i] { probeHealth(i); }));
+  }
+  return {};
+}
+
+void ClientPoolImpl::warmConnections() {
+  const int n = config_.pool.warm_connections;
+  if (n <= 0) return;
+  // Concurrent zero-token probes open up to n connections per provider (never more than its
+  // cap); the connections stay in the cache for the first real requests.
+  for (const auto& provider : config_.providers) {
+    const Deployment* any = nullptr;
+    for (const auto& d : deployments_) {
+      if (&d->provider == &provider) any = d.get();
+    }
+    if (!any) continue;
+    const int count =
+        std::min(n, provider.max_connections.value_or(config_.pool.max_connections_per_provider));
+    for (int i = 0; i < count; ++i) {
+      http::HttpRequest probe = providers::encodeHealthProbe(any->endpoint, provider.health_path);
+      probe.timeouts.total = std::min(config_.pool.connect_timeout, milliseconds(10'000));
+      if (!provider.ca_file.empty()) probe.ca_file = provider.ca_file;
+      if (!provider.verify_tls) probe.verify_tls = false;
+      http::ResponseCallbacks callbacks;
+      callbacks.on_complete = [](Result<http::HttpResponse>) {};
+      transport_.send(std::move(probe), std::move(callbacks));
+    }
   }
 }
 
@@ -970,6 +1002,8 @@ void ClientPoolImpl::probeHealth(size_t provider_index) {
   if (!endpoint) return;  // no deployment uses this provider
   http::HttpRequest probe = providers::encodeHealthProbe(*endpoint, provider.health_path);
   probe.timeouts.total = std::min(config_.pool.request_timeout, milliseconds(10'000));
+  if (!provider.ca_file.empty()) probe.ca_file = provider.ca_file;
+  if (!provider.verify_tls) probe.verify_tls = false;
   http::ResponseCallbacks callbacks;
   callbacks.on_complete = [this, &provider, reschedule](Result<http::HttpResponse> r) {
     // Reachable and answering (even 401/404 for a missing models route) counts as healthy;

@@ -48,8 +48,8 @@ class ClientPoolImpl final : public ClientPool {
   /** Keeps an owner of the transport alive as long as the pool (used by ClientPool::create). */
   void holdResource(std::shared_ptr<void> resource) { resources_.push_back(std::move(resource)); }
 
-  /** Starts periodic zero-token health probes (when enabled in the config). */
-  void startHealthChecks();
+  /** ClientPool::start: health probes and connection warm-up (idempotent). */
+  Result<void> start() override;
 
   // The state machine's steps (public for the Call helpers in client_pool_impl.cc).
   void onPermit(const std::shared_ptr<Call>& call,
@@ -72,6 +72,7 @@ class ClientPoolImpl final : public ClientPool {
   void scheduleRetry(const std::shared_ptr<Call>& call, Duration delay,
                      std::unique_lock<std::mutex>& lock);
   void probeHealth(size_t provider_index);
+  void warmConnections();
 
   PoolConfig config_;
   http::Transport& transport_;
@@ -91,6 +92,7 @@ class ClientPoolImpl final : public ClientPool {
   std::map<uint64_t, std::shared_ptr<Call>> calls_;  // guarded by calls_mu_
   std::atomic<uint64_t> next_call_id_{0};
   std::vector<TimerId> health_timers_;  // guarded by calls_mu_
+  bool started_ = false;                // guarded by calls_mu_
 
   // Statistics (lock-free on the hot path).
   struct Counters {

@@ -479,3 +479,50 @@ TEST_F(ClientPoolTest, MetricsTextHasEveryFamilyOnceWithDeploymentLabels) {
 
 }  // namespace
 }  // namespace llmpool::pool
+
+namespace llmpool::pool {
+namespace {
+
+TEST_F(ClientPoolTest, StartWarmsConnectionsWithZeroTokenProbesOnce) {
+  config_.pool.warm_connections = 2;
+  useRoute({{.provider = "primary", .model = "m"}});
+  build();
+  ASSERT_TRUE(pool_->start().has_value());
+  ASSERT_TRUE(pool_->start().has_value());  // idempotent
+  // Only providers that serve a route are warmed, with GETs of their models list.
+  ASSERT_EQ(transport_.sent().size(), 2u);
+  for (const auto& r : transport_.sent()) {
+    EXPECT_EQ(r.method, "GET");
+    EXPECT_EQ(r.url, "http://primary/v1/models");
+    EXPECT_TRUE(r.body.empty());
+  }
+}
+
+TEST_F(ClientPoolTest, HealthProbesMarkADeadProviderUnhealthyAndRoutingSkipsIt) {
+  config_.pool.health_checks = true;
+  config_.pool.health_check_interval = 10s;
+  useRoute({{.provider = "primary", .model = "m", .weight = 1},
+            {.provider = "backup", .model = "m", .weight = 1}});
+  build();
+  ASSERT_TRUE(pool_->start().has_value());
+  transport_.setScript([](const http::HttpRequest& r) {
+    if (toHost(r, "primary")) {
+      FakeReply down;
+      down.error = Error(ErrorCode::ConnectFailed, "refused");
+      return down;
+    }
+    return reply(200);
+  });
+  executor_.advance(11s);  // one probe round
+  const size_t probes = transport_.sent().size();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(run(hello())->deployment, "backup/m");
+  EXPECT_EQ(sentTo("primary"), 1u);  // only its probe
+  EXPECT_EQ(transport_.sent().size(), probes + 10);
+  auto s = pool_->stats();
+  bool primary_unhealthy = false;
+  for (const auto& d : s.deployments) primary_unhealthy |= d.name == "primary/m" && !d.healthy;
+  EXPECT_TRUE(primary_unhealthy);
+}
+
+}  // namespace
+}  // namespace llmpool::pool
