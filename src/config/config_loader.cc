@@ -1,5 +1,7 @@
 #include "config/config_loader.h"
 
+#include "providers/endpoint.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -152,15 +154,7 @@ Result<PoolConfig> loadConfigFile(const std::string& path, ConfigDiagnostics* di
 }
 
 std::string_view providerKindName(ProviderKind kind) {
-  switch (kind) {
-    case ProviderKind::OpenAI:
-      return "openai";
-    case ProviderKind::Azure:
-      return "azure";
-    case ProviderKind::Anthropic:
-      return "anthropic";
-  }
-  return "unknown";
+  return providers::providerKindName(kind);  // one spelling for config, logs and codecs
 }
 
 std::string_view strategyName(BalancingStrategy strategy) {
