@@ -13,5 +13,6 @@ void addCompleteCommand(CLI::App& app, int& exit_code);
 void addCheckCommand(CLI::App& app, int& exit_code);
 void addRunCommand(CLI::App& app, int& exit_code);
 void addServeCommand(CLI::App& app, int& exit_code);
+void addBenchCommand(CLI::App& app, int& exit_code);
 
 }  // namespace llmpool::cli

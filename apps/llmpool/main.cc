@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   llmpool::cli::addCheckCommand(app, exit_code);
   llmpool::cli::addRunCommand(app, exit_code);
   llmpool::cli::addServeCommand(app, exit_code);
+  llmpool::cli::addBenchCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
