@@ -1,23 +1,31 @@
 #include "pool/balancer.h"
 
-#include <vector>
+#include <algorithm>
 
 namespace llmpool::pool {
 namespace {
 
-// Weighted draw among the candidates whose index is in `subset`.
-size_t weightedDraw(std::span<const BalanceCandidate> candidates, const std::vector<size_t>& subset,
-                    RandomSource& random) {
+// Weighted draw among the candidates `in` admits. A predicate rather than a list of indices keeps
+// the per-attempt path free of allocations.
+template <class In>
+size_t weightedDraw(std::span<const BalanceCandidate> candidates, In in, RandomSource& random) {
+  const auto weight = [&](size_t i) { return candidates[i].weight > 0 ? candidates[i].weight : 0; };
   double total = 0;
-  for (size_t i : subset) total += candidates[i].weight > 0 ? candidates[i].weight : 0;
-  if (total <= 0) return subset.front();
-  double point = random.uniform01() * total;
-  for (size_t i : subset) {
-    const double w = candidates[i].weight > 0 ? candidates[i].weight : 0;
-    if (point < w) return i;
-    point -= w;
+  size_t first = candidates.size(), last = 0;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (!in(i)) continue;
+    total += weight(i);
+    if (first == candidates.size()) first = i;
+    last = i;
   }
-  return subset.back();  // rounding left a sliver past the last weight
+  if (total <= 0) return first;
+  double point = random.uniform01() * total;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (!in(i)) continue;
+    if (point < weight(i)) return i;
+    point -= weight(i);
+  }
+  return last;  // rounding left a sliver past the last weight
 }
 
 }  // namespace
@@ -25,35 +33,31 @@ size_t weightedDraw(std::span<const BalanceCandidate> candidates, const std::vec
 std::optional<size_t> pickCandidate(std::span<const BalanceCandidate> candidates,
                                     BalancingStrategy strategy, RandomSource& random) {
   if (candidates.empty()) return std::nullopt;
-  std::vector<size_t> subset;
-  subset.reserve(candidates.size());
   switch (strategy) {
     case BalancingStrategy::Weighted:
-      for (size_t i = 0; i < candidates.size(); ++i) subset.push_back(i);
       break;
     case BalancingStrategy::LeastInFlight: {
       uint64_t best = UINT64_MAX;
       for (const auto& c : candidates) best = std::min(best, c.in_flight);
-      for (size_t i = 0; i < candidates.size(); ++i) {
-        if (candidates[i].in_flight == best) subset.push_back(i);
-      }
-      break;
+      return weightedDraw(
+          candidates, [&](size_t i) { return candidates[i].in_flight == best; }, random);
     }
     case BalancingStrategy::LowestLatency: {
-      for (size_t i = 0; i < candidates.size(); ++i) {
-        if (!candidates[i].latency_s) subset.push_back(i);
+      // Deployments without a measurement yet are tried first, so every one gets measured.
+      bool any_unmeasured = false;
+      for (const auto& c : candidates) any_unmeasured = any_unmeasured || !c.latency_s;
+      if (any_unmeasured) {
+        return weightedDraw(
+            candidates, [&](size_t i) { return !candidates[i].latency_s; }, random);
       }
-      if (subset.empty()) {
-        double best = candidates.front().latency_s.value_or(0);
-        for (const auto& c : candidates) best = std::min(best, *c.latency_s);
-        for (size_t i = 0; i < candidates.size(); ++i) {
-          if (*candidates[i].latency_s == best) subset.push_back(i);
-        }
-      }
-      break;
+      double best = *candidates.front().latency_s;
+      for (const auto& c : candidates) best = std::min(best, *c.latency_s);
+      return weightedDraw(
+          candidates, [&](size_t i) { return *candidates[i].latency_s == best; }, random);
     }
   }
-  return weightedDraw(candidates, subset, random);
+  return weightedDraw(
+      candidates, [](size_t) { return true; }, random);
 }
 
 }  // namespace llmpool::pool

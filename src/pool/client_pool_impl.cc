@@ -311,7 +311,10 @@ void ClientPoolImpl::tryNextAttempt(const std::shared_ptr<Call>& call) {
       size_t tier_end = tier_begin;
       while (tier_end < route.size() && route[tier_end].priority == route[tier_begin].priority)
         ++tier_end;
-      std::vector<const RouteEntry*> usable;
+      // Per-thread scratch: selection runs on every attempt and must not allocate.
+      thread_local std::vector<const RouteEntry*> usable;
+      thread_local std::vector<BalanceCandidate> cands;
+      usable.clear();
       for (size_t i = tier_begin; i < tier_end; ++i) {
         Deployment& d = *route[i].deployment;
         if (pass == 0 && (failed_here(&d) || !d.healthy.load(std::memory_order_relaxed))) {
@@ -329,8 +332,7 @@ void ClientPoolImpl::tryNextAttempt(const std::shared_ptr<Call>& call) {
         usable.push_back(&route[i]);
       }
       while (!usable.empty()) {
-        std::vector<BalanceCandidate> cands;
-        cands.reserve(usable.size());
+        cands.clear();
         for (const RouteEntry* e : usable) {
           std::optional<double> latency;
           if (auto total = e->deployment->latency.total()) {
@@ -638,7 +640,7 @@ void ClientPoolImpl::onAttemptDone(const std::shared_ptr<Call>& call,
       r.deployment = d.name;
       r.attempts = call->attempts;
       r.cost_usd = cost;
-      r.attempt_trail = call->trail;
+      r.attempt_trail = std::move(call->trail);  // the call is finishing: nothing reads it after
     }
     if (call->embed_result && *call->embed_result) {
       (*call->embed_result)->deployment = d.name;
@@ -808,7 +810,7 @@ void ClientPoolImpl::finish(const std::shared_ptr<Call>& call, std::unique_lock<
       e.message += " (after " + std::to_string(call->attempts) + " attempt" +
                    (call->attempts == 1 ? "" : "s") + ")";
     }
-    e.attempts = call->trail;
+    e.attempts = std::move(call->trail);  // the call is finishing: nothing reads it after
     counters_.failures.fetch_add(1, std::memory_order_relaxed);
     counters_.failures_by_code[static_cast<size_t>(e.code)].fetch_add(1, std::memory_order_relaxed);
     if (call->kind == CallKind::Embed) {

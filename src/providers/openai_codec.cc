@@ -1,7 +1,10 @@
 #include "providers/openai_codec.h"
 
+#include <array>
 #include <string>
 
+#include "providers/json_reader.h"
+#include "providers/json_writer.h"
 #include "providers/wire_util.h"
 
 namespace llmpool::providers::openai {
@@ -35,22 +38,6 @@ Json toolCallsToJson(const std::vector<ToolCall>& calls) {
   return out;
 }
 
-Json messageToJson(const ChatMessage& message) {
-  Json m = Json::object();
-  m["role"] = message.role;
-  if (!message.content_parts.is_null()) {
-    m["content"] = message.content_parts;
-  } else if (message.content.empty() && !message.tool_calls.empty()) {
-    m["content"] = nullptr;  // an assistant turn that only called tools
-  } else {
-    m["content"] = message.content;
-  }
-  if (!message.name.empty()) m["name"] = message.name;
-  if (!message.tool_call_id.empty()) m["tool_call_id"] = message.tool_call_id;
-  if (!message.tool_calls.empty()) m["tool_calls"] = toolCallsToJson(message.tool_calls);
-  return m;
-}
-
 std::string_view maxTokensField(const Endpoint& endpoint) {
   if (endpoint.kind == ProviderKind::Azure) {
     // max_completion_tokens arrived in later Azure api-versions; older ones reject it, and every
@@ -67,42 +54,151 @@ std::string_view maxTokensField(const Endpoint& endpoint) {
   return "max_tokens";
 }
 
-Json requestBody(const ChatRequest& request, std::string_view model,
-                 std::string_view max_tokens_field, bool force_stream_usage) {
-  Json body = Json::object();
-  body["model"] = model;
-  Json messages = Json::array();
-  for (const auto& message : request.messages) messages.push_back(messageToJson(message));
-  body["messages"] = std::move(messages);
-  if (request.temperature) body["temperature"] = *request.temperature;
-  if (request.top_p) body["top_p"] = *request.top_p;
-  if (request.max_tokens) body[std::string(max_tokens_field)] = *request.max_tokens;
-  if (request.stop.size() == 1) {
-    body["stop"] = request.stop.front();
-  } else if (!request.stop.empty()) {
-    body["stop"] = request.stop;
+namespace {
+
+// Keys written so far, so `extra` cannot repeat one of them (a fixed array: no allocation).
+class WrittenKeys {
+ public:
+  void add(std::string_view key) {
+    if (count_ < keys_.size()) keys_[count_++] = key;
   }
-  if (request.n) body["n"] = *request.n;
-  if (request.seed) body["seed"] = *request.seed;
-  if (request.presence_penalty) body["presence_penalty"] = *request.presence_penalty;
-  if (request.frequency_penalty) body["frequency_penalty"] = *request.frequency_penalty;
-  if (!request.tools.is_null()) body["tools"] = request.tools;
-  if (!request.tool_choice.is_null()) body["tool_choice"] = request.tool_choice;
-  if (!request.response_format.is_null()) body["response_format"] = request.response_format;
-  if (!request.user.empty()) body["user"] = request.user;
+  bool contains(std::string_view key) const {
+    for (size_t i = 0; i < count_; ++i) {
+      if (keys_[i] == key) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::array<std::string_view, 24> keys_;
+  size_t count_ = 0;
+};
+
+void writeToolCalls(JsonWriter& w, const std::vector<ToolCall>& calls) {
+  w.beginArray();
+  for (const auto& call : calls) {
+    w.beginObject();
+    w.key("id");
+    w.string(call.id);
+    w.key("type");
+    w.string(call.type.empty() ? "function" : call.type);
+    w.key("function");
+    w.beginObject();
+    w.key("name");
+    w.string(call.name);
+    w.key("arguments");
+    w.string(call.arguments);
+    w.endObject();
+    w.endObject();
+  }
+  w.endArray();
+}
+
+void writeMessage(JsonWriter& w, const ChatMessage& message) {
+  w.beginObject();
+  w.key("role");
+  w.string(message.role);
+  w.key("content");
+  if (!message.content_parts.is_null()) {
+    w.json(message.content_parts);
+  } else if (message.content.empty() && !message.tool_calls.empty()) {
+    w.null();  // an assistant turn that only called tools
+  } else {
+    w.string(message.content);
+  }
+  if (!message.name.empty()) {
+    w.key("name");
+    w.string(message.name);
+  }
+  if (!message.tool_call_id.empty()) {
+    w.key("tool_call_id");
+    w.string(message.tool_call_id);
+  }
+  if (!message.tool_calls.empty()) {
+    w.key("tool_calls");
+    writeToolCalls(w, message.tool_calls);
+  }
+  w.endObject();
+}
+
+}  // namespace
+
+std::string requestBody(const ChatRequest& request, std::string_view model,
+                        std::string_view max_tokens_field, bool force_stream_usage) {
+  std::string out;
+  out.reserve(256);
+  JsonWriter w(out);
+  WrittenKeys written;
+  const auto key = [&](std::string_view name) {
+    written.add(name);
+    w.key(name);
+  };
+  w.beginObject();
+  key("model");
+  w.string(model);
+  key("messages");
+  w.beginArray();
+  for (const auto& message : request.messages) writeMessage(w, message);
+  w.endArray();
+  const auto number = [&](std::string_view name, const std::optional<double>& v) {
+    if (!v) return;
+    key(name);
+    w.number(*v);
+  };
+  const auto integer = [&](std::string_view name, const std::optional<int64_t>& v) {
+    if (!v) return;
+    key(name);
+    w.integer(*v);
+  };
+  const auto json = [&](std::string_view name, const Json& v) {
+    if (v.is_null()) return;
+    key(name);
+    w.json(v);
+  };
+  number("temperature", request.temperature);
+  number("top_p", request.top_p);
+  integer(max_tokens_field, request.max_tokens);
+  if (request.stop.size() == 1) {
+    key("stop");
+    w.string(request.stop.front());
+  } else if (!request.stop.empty()) {
+    key("stop");
+    w.beginArray();
+    for (const auto& s : request.stop) w.string(s);
+    w.endArray();
+  }
+  integer("n", request.n);
+  integer("seed", request.seed);
+  number("presence_penalty", request.presence_penalty);
+  number("frequency_penalty", request.frequency_penalty);
+  json("tools", request.tools);
+  json("tool_choice", request.tool_choice);
+  json("response_format", request.response_format);
+  if (!request.user.empty()) {
+    key("user");
+    w.string(request.user);
+  }
   if (request.stream) {
-    body["stream"] = true;
+    key("stream");
+    w.boolean(true);
     if (request.include_usage || force_stream_usage) {
-      body["stream_options"] = {{"include_usage", true}};
+      key("stream_options");
+      w.beginObject();
+      w.key("include_usage");
+      w.boolean(true);
+      w.endObject();
     }
   }
   if (request.extra.is_object()) {
-    for (const auto& [key, value] : request.extra.items()) {
+    for (const auto& [name, value] : request.extra.items()) {
       // Known fields above win: extra only carries what ChatRequest has no field for.
-      if (!body.contains(key)) body[key] = value;
+      if (written.contains(name)) continue;
+      w.key(name);
+      w.json(value);
     }
   }
-  return body;
+  w.endObject();
+  return out;
 }
 
 Result<std::vector<ToolCall>> parseToolCalls(const Json& calls, std::string_view path) {
@@ -171,6 +267,149 @@ Result<ChatResponse> parseResponse(const Json& body) {
     response.choices.push_back(std::move(choice));
   }
   if (auto usage = body.find("usage"); usage != body.end()) response.usage = parseUsage(*usage);
+  return response;
+}
+
+}  // namespace llmpool::providers::openai
+
+namespace llmpool::providers::openai {
+namespace {
+
+// Reads one choice of the common shape; false for anything else (the DOM path decides).
+bool readChoice(JsonReader& r, ChatChoice& choice) {
+  if (!r.enterObject()) return false;
+  uint32_t seen = 0;
+  const auto first = [&](uint32_t bit) {  // a repeated key: the DOM keeps the last; defer to it
+    if (seen & bit) return false;
+    seen |= bit;
+    return true;
+  };
+  std::string_view name;
+  bool has_message = false;
+  while (r.nextMember(name)) {
+    if (name == "index") {
+      int64_t index = 0;
+      if (!first(1) || !r.readInt(index)) return false;
+      choice.index = static_cast<int>(index);
+    } else if (name == "finish_reason") {
+      if (!first(2)) return false;
+      if (r.peek() == JsonReader::Kind::Null) {
+        if (!r.readNull()) return false;
+      } else if (!r.readString(choice.finish_reason)) {
+        return false;
+      }
+    } else if (name == "message") {
+      if (!first(4) || !r.enterObject()) return false;
+      has_message = true;
+      uint32_t seen_in_message = 0;
+      while (r.nextMember(name)) {
+        uint32_t bit = 0;
+        if (name == "role") {
+          bit = 1;
+        } else if (name == "content") {
+          bit = 2;
+        } else if (name == "tool_calls") {
+          bit = 4;
+        }
+        if (bit & seen_in_message) return false;
+        seen_in_message |= bit;
+        if (bit == 1) {
+          std::string role;
+          if (!r.readString(role)) return false;
+          if (!role.empty()) choice.role = std::move(role);
+        } else if (bit == 2) {
+          if (r.peek() == JsonReader::Kind::Null) {
+            if (!r.readNull()) return false;
+          } else if (!r.readString(choice.content)) {
+            return false;  // content parts and odd types: the DOM path
+          }
+        } else if (bit == 4) {
+          if (r.peek() == JsonReader::Kind::Null) {
+            if (!r.readNull()) return false;
+          } else if (!r.enterArray() || r.nextElement()) {
+            return false;  // tool calls present: the DOM path reads them
+          }
+        } else if (!r.skipValue()) {
+          return false;
+        }
+      }
+      if (r.failed()) return false;
+    } else if (!r.skipValue()) {
+      return false;
+    }
+  }
+  return !r.failed() && has_message;
+}
+
+bool readUsage(JsonReader& r, Usage& usage) {
+  usage = Usage{};
+  if (r.peek() == JsonReader::Kind::Null) return r.readNull();
+  if (!r.enterObject()) return false;
+  bool has_total = false;
+  uint32_t seen = 0;
+  std::string_view name;
+  while (r.nextMember(name)) {
+    int64_t* field = nullptr;
+    uint32_t bit = 0;
+    if (name == "prompt_tokens") {
+      field = &usage.prompt_tokens, bit = 1;
+    } else if (name == "completion_tokens") {
+      field = &usage.completion_tokens, bit = 2;
+    } else if (name == "total_tokens") {
+      field = &usage.total_tokens, bit = 4;
+      has_total = true;
+    }
+    if (!field) {
+      if (!r.skipValue()) return false;
+      continue;
+    }
+    if ((seen & bit) || !r.readInt(*field)) return false;
+    seen |= bit;
+  }
+  if (r.failed()) return false;
+  if (!has_total) usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+  return true;
+}
+
+}  // namespace
+
+std::optional<ChatResponse> parseResponseText(std::string_view body) {
+  JsonReader r(body);
+  if (!r.enterObject()) return std::nullopt;
+  ChatResponse response;
+  uint32_t seen = 0;
+  const auto first = [&](uint32_t bit) {
+    if (seen & bit) return false;
+    seen |= bit;
+    return true;
+  };
+  std::string_view name;
+  while (r.nextMember(name)) {
+    bool ok = true;
+    if (name == "id") {
+      ok = first(1) && r.readString(response.id);
+    } else if (name == "model") {
+      ok = first(2) && r.readString(response.model);
+    } else if (name == "created") {
+      ok = first(4) && r.readInt(response.created);
+    } else if (name == "choices") {
+      ok = first(8) && r.enterArray();
+      while (ok && r.nextElement()) {
+        ChatChoice choice;
+        choice.index = static_cast<int>(response.choices.size());
+        ok = readChoice(r, choice);
+        response.choices.push_back(std::move(choice));
+      }
+    } else if (name == "usage") {
+      ok = first(16) && readUsage(r, response.usage);
+    } else if (name == "error") {
+      ok = false;  // an error object inside a 2xx: the DOM path classifies it
+    } else {
+      ok = r.skipValue();
+    }
+    if (!ok) return std::nullopt;
+  }
+  if (!(seen & 8) || !r.atEnd()) return std::nullopt;
   return response;
 }
 

@@ -2,6 +2,8 @@
 // The OpenAI chat completions dialect (also Azure OpenAI, vLLM, llama.cpp, Ollama): wire JSON
 // for requests, responses and chunks. Shared by the outbound codec and the inbound gateway.
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "llmpool/chat.h"
@@ -10,18 +12,23 @@
 
 namespace llmpool::providers::openai {
 
-/** The OpenAI JSON form of one message. */
-Json messageToJson(const ChatMessage& message);
-
-/** The request body. `max_tokens_field` is "max_tokens" or "max_completion_tokens". */
-Json requestBody(const ChatRequest& request, std::string_view model,
-                 std::string_view max_tokens_field, bool force_stream_usage);
+/** The request body's JSON text. `max_tokens_field` is "max_tokens" or "max_completion_tokens".
+ *  Written directly (no DOM): known fields in the order OpenAI's SDKs send them, then `extra`. */
+std::string requestBody(const ChatRequest& request, std::string_view model,
+                        std::string_view max_tokens_field, bool force_stream_usage);
 
 /** Which field carries the token limit for this endpoint (see docs/providers.md). */
 std::string_view maxTokensField(const Endpoint& endpoint);
 
 /** Reads a chat.completion body. */
 Result<ChatResponse> parseResponse(const Json& body);
+
+/**
+ * Reads a chat.completion body of the common shape (string content, no tool calls, integer
+ * numbers, each key once) without a DOM. nullopt for anything else, valid or not: the caller
+ * then parses the text and uses parseResponse, whose result or error is authoritative.
+ */
+std::optional<ChatResponse> parseResponseText(std::string_view body);
 
 /** Reads tool_calls of a message ([{id,type,function:{name,arguments}}]). */
 Result<std::vector<ToolCall>> parseToolCalls(const Json& calls, std::string_view path);

@@ -28,6 +28,7 @@ std::string azureDeploymentUrl(const Endpoint& endpoint, std::string_view model,
 /** Auth and version headers of the dialect, then the endpoint's own headers. */
 http::Headers baseHeaders(const Endpoint& endpoint) {
   http::Headers headers;
+  headers.reserve(4 + endpoint.headers.size());
   switch (endpoint.kind) {
     case ProviderKind::OpenAI:
       if (!endpoint.api_key.empty())
@@ -50,7 +51,7 @@ void applyEndpointHeaders(const Endpoint& endpoint, http::Headers& headers) {
   for (const auto& [name, value] : endpoint.headers) setHeader(headers, name, value);
 }
 
-http::HttpRequest jsonPost(const Endpoint& endpoint, std::string url, const Json& body,
+http::HttpRequest jsonPost(const Endpoint& endpoint, std::string url, std::string body,
                            bool stream) {
   http::HttpRequest request;
   request.method = "POST";
@@ -59,7 +60,7 @@ http::HttpRequest jsonPost(const Endpoint& endpoint, std::string url, const Json
   request.headers.emplace_back("content-type", "application/json");
   request.headers.emplace_back("accept", stream ? "text/event-stream" : "application/json");
   applyEndpointHeaders(endpoint, request.headers);
-  request.body = dumpJson(body);
+  request.body = std::move(body);
   return request;
 }
 
@@ -94,7 +95,7 @@ http::HttpRequest encodeChat(const Endpoint& endpoint, const ChatRequest& reques
   switch (endpoint.kind) {
     case ProviderKind::Anthropic:
       return jsonPost(endpoint, joinUrl(endpoint.base_url, "/messages"),
-                      anthropic::requestBody(request, upstream_model), request.stream);
+                      dumpJson(anthropic::requestBody(request, upstream_model)), request.stream);
     case ProviderKind::Azure:
       return jsonPost(
           endpoint, azureDeploymentUrl(endpoint, upstream_model, "chat/completions"),
@@ -110,6 +111,10 @@ http::HttpRequest encodeChat(const Endpoint& endpoint, const ChatRequest& reques
 }
 
 Result<ChatResponse> decodeChat(ProviderKind kind, const http::HttpResponse& response) {
+  if (kind != ProviderKind::Anthropic) {
+    // The common shape without a DOM; anything unusual (or broken) takes the full path below.
+    if (auto fast = openai::parseResponseText(response.body)) return std::move(*fast);
+  }
   auto body = parseSuccessBody(kind, response, "chat");
   if (!body) return std::unexpected(body.error());
   auto decoded = kind == ProviderKind::Anthropic ? anthropic::parseResponse(*body)
@@ -134,7 +139,7 @@ Result<http::HttpRequest> encodeEmbeddings(const Endpoint& endpoint,
   std::string url = endpoint.kind == ProviderKind::Azure
                         ? azureDeploymentUrl(endpoint, upstream_model, "embeddings")
                         : joinUrl(endpoint.base_url, "/embeddings");
-  return jsonPost(endpoint, std::move(url), body, false);
+  return jsonPost(endpoint, std::move(url), dumpJson(body), false);
 }
 
 Result<EmbeddingResponse> decodeEmbeddings(ProviderKind kind, const http::HttpResponse& response) {

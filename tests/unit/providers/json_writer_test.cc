@@ -1,0 +1,69 @@
+#include "providers/json_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "providers/wire_util.h"
+
+namespace llmpool::providers {
+namespace {
+
+TEST(JsonWriterTest, StringsEscapeExactlyLikeNlohmannDump) {
+  std::string every_ascii;
+  for (int c = 0; c < 0x80; ++c) every_ascii.push_back(static_cast<char>(c));
+  for (const std::string& s :
+       {every_ascii, std::string("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), std::string(""),
+        std::string("\"\\/")}) {
+    std::string out;
+    appendJsonString(out, s);
+    EXPECT_EQ(out, Json(s).dump()) << s;
+  }
+}
+
+TEST(JsonWriterTest, InvalidUtf8BecomesTheReplacementCharacter) {
+  for (const std::string& bad : {std::string("a\xC0\x80z"), std::string("\xED\xA0\x80"),
+                                 std::string("x\xE2\x82"), std::string("\xFF")}) {
+    std::string out;
+    appendJsonString(out, bad);
+    const Json parsed = Json::parse(out);  // well-formed UTF-8 JSON, or this throws
+    EXPECT_NE(parsed.get<std::string>().find("\xEF\xBF\xBD"), std::string::npos) << out;
+  }
+}
+
+TEST(JsonWriterTest, StructureCommasAndValues) {
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject();
+  w.key("a");
+  w.beginArray();
+  w.integer(-3);
+  w.number(0.7);
+  w.number(1.0);
+  w.number(1e300);
+  w.number(std::numeric_limits<double>::quiet_NaN());
+  w.boolean(true);
+  w.null();
+  w.beginObject();
+  w.endObject();
+  w.endArray();
+  w.key("b");
+  w.json(Json{{"x", {1, 2}}});
+  w.key("c");
+  w.string("d");
+  w.endObject();
+  EXPECT_EQ(out, R"({"a":[-3,0.7,1.0,1e+300,null,true,null,{}],"b":{"x":[1,2]},"c":"d"})");
+}
+
+TEST(JsonWriterTest, DoublesRoundTrip) {
+  for (double v : {0.1, 0.7, 1.0 / 3.0, 2.5e-8, 123456789.125, -0.0}) {
+    std::string out;
+    JsonWriter(out).number(v);
+    EXPECT_EQ(Json::parse(out).get<double>(), v) << out;
+    EXPECT_TRUE(Json::parse(out).is_number_float()) << out;
+  }
+}
+
+}  // namespace
+}  // namespace llmpool::providers
