@@ -131,6 +131,7 @@ void CurlMultiLoop::wake() {
 }
 
 void CurlMultiLoop::submit(RequestId id, HttpRequest request, ResponseCallbacks callbacks) {
+  load_.fetch_add(1, std::memory_order_relaxed);  // deliverCompletion takes it back, exactly once
   std::function<void()> task = [this, id, request = std::move(request),
                                 callbacks = std::move(callbacks)]() mutable {
     start(id, std::move(request), std::move(callbacks));
@@ -325,6 +326,7 @@ void CurlMultiLoop::recycle(std::unique_ptr<Transfer> t) {
 
 void CurlMultiLoop::deliverCompletion(ResponseCallbacks& callbacks, Result<HttpResponse> result) {
   counters_.requests_completed.fetch_add(1);
+  load_.fetch_sub(1, std::memory_order_relaxed);
   if (callbacks.on_complete) callbacks.on_complete(std::move(result));
 }
 

@@ -48,6 +48,10 @@ class CurlMultiLoop {
   /** Cancels a timer (thread-safe); a no-op when it already ran. */
   void cancelTimer(TimerId id);
   bool inLoopThread() const { return std::this_thread::get_id() == thread_.get_id(); }
+  /** Requests submitted and not completed yet (read from any thread, for load balancing). */
+  int64_t load() const { return load_.load(std::memory_order_relaxed); }
+  /** This loop's share of each host's connections (its CURLMOPT_MAX_HOST_CONNECTIONS). */
+  int64_t hostShare() const { return options_.max_connections_per_host; }
 
   /** Stops the loop: in-flight and queued requests complete with Cancelled, pending timers are
    *  dropped, the thread is joined. Idempotent; must not be called from the loop thread. */
@@ -89,6 +93,7 @@ class CurlMultiLoop {
 
   const CurlTransportOptions options_;
   TransportCounters& counters_;
+  std::atomic<int64_t> load_{0};
 
   // Declaration order is destruction order reversed: the fds outlive the multi handle (libcurl
   // calls the socket callback while cleaning up), and the transfers are destroyed before the

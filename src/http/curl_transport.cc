@@ -9,19 +9,6 @@
 namespace llmpool::http {
 namespace {
 
-// "https://API.example.com:443/v1/x?y" -> "https://api.example.com:443": the key libcurl's
-// per-host limit is about (close enough: userinfo and default ports are not normalised).
-std::string hostKey(std::string_view url) {
-  const size_t scheme_end = url.find("://");
-  const size_t authority_start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
-  const size_t authority_end = url.find_first_of("/?#", authority_start);
-  std::string key(url.substr(0, authority_end));
-  for (char& c : key) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return key;
-}
-
 Result<void> validate(const CurlTransportOptions& o) {
   if (o.shards < 1 || o.shards > 64) {
     return fail(ErrorCode::InvalidConfig, "transport shards must be between 1 and 64");
@@ -50,8 +37,15 @@ Result<std::unique_ptr<CurlTransport>> CurlTransport::create(CurlTransportOption
   if (auto valid = validate(options); !valid) return std::unexpected(std::move(valid.error()));
   if (auto init = ensureCurlGlobalInit(); !init) return std::unexpected(std::move(init.error()));
   std::unique_ptr<CurlTransport> transport(new CurlTransport(std::move(options)));
-  for (size_t i = 0; i < transport->options_.shards; ++i) {
-    auto loop = CurlMultiLoop::create(transport->options_, transport->counters_);
+  // Every loop carries a share of every host's connections (curl enforces the limit per multi
+  // handle): the shares add up to max_connections_per_host exactly, so the limit holds over the
+  // whole transport while one busy host can use every loop thread.
+  const auto cap = static_cast<size_t>(transport->options_.max_connections_per_host);
+  const size_t shards = std::min(transport->options_.shards, cap);
+  for (size_t i = 0; i < shards; ++i) {
+    CurlTransportOptions shard_options = transport->options_;
+    shard_options.max_connections_per_host = static_cast<int>(cap / shards + (i < cap % shards));
+    auto loop = CurlMultiLoop::create(shard_options, transport->counters_);
     // On failure the loops started so far are stopped by the transport's destructor.
     if (!loop) return std::unexpected(std::move(loop.error()));
     transport->loops_.push_back(std::move(*loop));
@@ -65,17 +59,28 @@ CurlTransport::~CurlTransport() {
   for (auto& loop : loops_) loop->shutdown();
 }
 
-size_t CurlTransport::shardFor(std::string_view url) {
-  if (loops_.size() == 1) return 0;
-  std::string key = hostKey(url);
-  std::lock_guard lock(host_mu_);
-  auto [it, inserted] = host_shard_.try_emplace(std::move(key), next_shard_);
-  if (inserted) next_shard_ = (next_shard_ + 1) % loops_.size();
-  return it->second;
+size_t CurlTransport::pickShard() {
+  const size_t n = loops_.size();
+  if (n == 1) return 0;
+  // Least loaded per connection of its share (loads compared as cross products: no division).
+  size_t best = next_shard_.fetch_add(1, std::memory_order_relaxed) % n;
+  int64_t best_load = loops_[best]->load();
+  int64_t best_share = loops_[best]->hostShare();
+  for (size_t k = 1; k < n; ++k) {
+    const size_t i = (best + k) % n;
+    const int64_t load = loops_[i]->load();
+    const int64_t share = loops_[i]->hostShare();
+    if (load * best_share < best_load * share) {
+      best = i, best_load = load, best_share = share;
+    }
+  }
+  return best;
 }
 
+int64_t CurlTransport::shardLoad(size_t i) const { return loops_.at(i)->load(); }
+
 RequestId CurlTransport::send(HttpRequest request, ResponseCallbacks callbacks) {
-  const size_t shard = shardFor(request.url);
+  const size_t shard = pickShard();
   // The id encodes its shard so cancel() needs no lookup table shared between threads.
   const RequestId id = (next_request_seq_.fetch_add(1) + 1) * loops_.size() + shard;
   counters_.requests_started.fetch_add(1);

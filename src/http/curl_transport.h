@@ -5,10 +5,7 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "common/executor.h"
@@ -24,8 +21,8 @@ class CurlMultiLoop;
 /**
  * Thread contract:
  *  - send(), cancel(), stats() and every Executor method may be called from any thread.
- *  - A request's callbacks (on_head, on_data, on_complete) run on the loop thread of the shard its
- *    host is pinned to, one at a time, never concurrently for one request. They may call send(),
+ *  - A request's callbacks (on_head, on_data, on_complete) run on the loop thread of the shard
+ *    that carries it, one at a time, never concurrently for one request. They may call send(),
  *    cancel() and the Executor methods; they must not block and must not destroy the transport.
  *  - Executor work (post, runAt) runs on shard 0's loop thread; inExecutorThread() is true there
  *    only. With shards == 1 (the default) requests and timers share that single thread.
@@ -56,8 +53,13 @@ class CurlTransport final : public Transport, public Executor {
   const Clock& clock() const override;
   bool inExecutorThread() const override;
 
-  /** The shard serving `url`'s host (assigned on first use, round-robin over the shards). */
-  size_t shardFor(std::string_view url);
+  /** The shard the next request goes to: the least loaded for its share of connections. */
+  size_t pickShard();
+  /** Number of loops: `shards`, but never more than `max_connections_per_host` (each loop holds
+   *  a share of every host's connections, and a share is at least one). */
+  size_t shardCount() const { return loops_.size(); }
+  /** Requests submitted to shard `i` and not completed yet. */
+  int64_t shardLoad(size_t i) const;
   const CurlTransportOptions& options() const { return options_; }
 
  private:
@@ -69,9 +71,7 @@ class CurlTransport final : public Transport, public Executor {
   TransportCounters counters_;
   std::atomic<uint64_t> next_request_seq_{0};
 
-  std::mutex host_mu_;
-  std::unordered_map<std::string, size_t> host_shard_;  // guarded by host_mu_
-  size_t next_shard_ = 0;                               // guarded by host_mu_
+  std::atomic<size_t> next_shard_{0};  // rotates the starting point so ties spread
 
   std::vector<std::unique_ptr<CurlMultiLoop>> loops_;
 };

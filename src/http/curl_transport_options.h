@@ -9,9 +9,9 @@
 namespace llmpool::http {
 
 struct CurlTransportOptions {
-  /** Event-loop threads. Each shard owns one curl multi handle (so one connection cache), and
-   *  every host (scheme://host:port) is pinned to one shard, first come first served round-robin,
-   *  so the per-host limit below holds exactly. More shards help only with several hosts. */
+  /** Event-loop threads. Each shard owns one curl multi handle (so one connection cache) and a
+   *  share of every host's connections; the shares add up to max_connections_per_host, so that
+   *  limit holds exactly. At most max_connections_per_host shards run (a share is >= 1). */
   size_t shards = 1;
   /** Connections per host (CURLMOPT_MAX_HOST_CONNECTIONS). Requests beyond it wait inside the
    *  transport for a connection to become free; they never open more. */

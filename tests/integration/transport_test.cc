@@ -448,24 +448,40 @@ TEST(TransportTest, DestructionCompletesInFlightRequestsWithCancelled) {
   EXPECT_EQ(ErrorCode::Cancelled, r.error().code);
 }
 
-TEST(TransportTest, ShardsPinEachHostToOneLoop) {
-  MockProvider first;
-  MockProvider second;
-  auto transport = makeTransport({.shards = 2, .max_connections_per_host = 1});
+TEST(TransportTest, ShardsSplitEachHostsConnectionLimitExactly) {
+  // Three connections over two loops: shares 2 + 1. Both loops carry the host (three
+  // connections are opened, more than either share) and together never exceed the limit.
+  MockProvider mock({"--latency", "20ms"});
+  auto transport = makeTransport({.shards = 2, .max_connections_per_host = 3});
   ASSERT_TRUE(transport);
-  const size_t a = transport->shardFor(first.baseUrl() + "/v1/chat/completions");
-  const size_t b = transport->shardFor(second.baseUrl() + "/v1/embeddings");
-  EXPECT_NE(a, b);
-  EXPECT_EQ(a, transport->shardFor(first.baseUrl() + "/health"));
-  Completions done(40);
-  for (int i = 0; i < 20; ++i) {
-    transport->send(chatRequest(first.baseUrl(), "a"), {.on_complete = done.callback()});
-    transport->send(chatRequest(second.baseUrl(), "b"), {.on_complete = done.callback()});
+  ASSERT_EQ(2u, transport->shardCount());
+  Completions done(60);
+  for (int i = 0; i < 60; ++i) {
+    transport->send(chatRequest(mock.baseUrl(), "s" + std::to_string(i)),
+                    {.on_complete = done.callback()});
   }
   ASSERT_TRUE(done.waitAll());
   for (const auto& r : done.results()) ASSERT_TRUE(r.has_value()) << r.error().message;
-  EXPECT_EQ(1, mockStats(first)["connections_accepted"].get<int>());
-  EXPECT_EQ(1, mockStats(second)["connections_accepted"].get<int>());
+  const auto stats = mockStats(mock);
+  EXPECT_EQ(3, stats["connections_accepted"].get<int>());
+  EXPECT_LE(stats["in_flight_max"].get<int>(), 3);
+  EXPECT_EQ(3, stats["in_flight_max"].get<int>());  // both shares were in use at once
+  EXPECT_EQ(0, transport->shardLoad(0));
+  EXPECT_EQ(0, transport->shardLoad(1));
+}
+
+TEST(TransportTest, NeverMoreShardsThanConnectionsPerHost) {
+  MockProvider mock;
+  auto transport = makeTransport({.shards = 4, .max_connections_per_host = 1});
+  ASSERT_TRUE(transport);
+  EXPECT_EQ(1u, transport->shardCount());
+  Completions done(20);
+  for (int i = 0; i < 20; ++i) {
+    transport->send(chatRequest(mock.baseUrl(), "one"), {.on_complete = done.callback()});
+  }
+  ASSERT_TRUE(done.waitAll());
+  for (const auto& r : done.results()) ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(1, mockStats(mock)["connections_accepted"].get<int>());
 }
 
 }  // namespace
