@@ -45,11 +45,13 @@ struct DeploymentStats {
   LatencySummary latency, ttft;
 };
 
+/** The seed's "active, available, pool size" per provider, from the transport's socket
+ *  accounting. busy: carrying a request now; idle: open and waiting in the cache for reuse. */
 struct ProviderConnectionStats {
   std::string provider;
-  uint64_t connections_open = 0;
+  uint64_t connections_open = 0, connections_busy = 0, connections_idle = 0;
   uint64_t pool_hits = 0;    // requests on a reused connection
-  uint64_t pool_misses = 0;  // requests that opened a connection
+  uint64_t pool_misses = 0;  // connections opened
 };
 
 struct PoolStats {

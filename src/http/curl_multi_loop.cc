@@ -310,8 +310,7 @@ std::unique_ptr<Transfer> CurlMultiLoop::acquireTransfer(Error& error) {
     idle_transfers_.pop_back();
     return t;
   }
-  auto made =
-      makeTransfer(options_, counters_, {&CurlMultiLoop::onWrite, &CurlMultiLoop::onHeader}, this);
+  auto made = makeTransfer(options_, {&CurlMultiLoop::onWrite, &CurlMultiLoop::onHeader}, this);
   if (!made) {
     error = std::move(made.error());
     return nullptr;
@@ -350,7 +349,7 @@ void CurlMultiLoop::start(RequestId id, HttpRequest request, ResponseCallbacks c
     recycle(std::move(t));
     deliverCompletion(cbs, std::unexpected(std::move(e)));
   };
-  if (auto prepared = prepareTransfer(*t, options_); !prepared) {
+  if (auto prepared = prepareTransfer(*t, options_, counters_); !prepared) {
     abandon(std::move(prepared.error()));
     return;
   }
@@ -359,6 +358,7 @@ void CurlMultiLoop::start(RequestId id, HttpRequest request, ResponseCallbacks c
     abandon(curlMultiError(code, "curl_multi_add_handle"));
     return;
   }
+  t->host->active.fetch_add(1, std::memory_order_relaxed);
   Transfer& ref = *t;
   in_flight_.emplace(id, std::move(t));
 
@@ -399,6 +399,7 @@ void CurlMultiLoop::finish(Transfer& t, std::optional<Error> error) {
   // reused mid-response) and hand the freed slot to the next request waiting for this host.
   // The call only fails for a handle that is not attached, which cannot happen here.
   curl_multi_remove_handle(multi_.get(), t.easy.get());
+  t.host->active.fetch_sub(1, std::memory_order_relaxed);
   if (t.total_timer != 0) timers_.cancel(t.total_timer);
   if (t.first_byte_timer != 0) timers_.cancel(t.first_byte_timer);
   if (t.idle_timer != 0) timers_.cancel(t.idle_timer);
@@ -425,7 +426,10 @@ void CurlMultiLoop::completeFromCurl(Transfer& t, CURLcode code) {
   curl_easy_getinfo(t.easy.get(), CURLINFO_NUM_CONNECTS, &new_connections);
   t.response.status = static_cast<int>(status);
   t.response.reused_connection = new_connections == 0;
-  if (t.response.reused_connection) counters_.connections_reused.fetch_add(1);
+  if (t.response.reused_connection) {
+    counters_.connections_reused.fetch_add(1);
+    t.host->reused.fetch_add(1, std::memory_order_relaxed);
+  }
   t.response.total_time =
       std::chrono::duration_cast<std::chrono::microseconds>(now() - t.started_at);
   finish(t, std::nullopt);

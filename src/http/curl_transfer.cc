@@ -15,15 +15,24 @@ namespace {
 // Socket accounting: every socket libcurl opens or closes for a connection passes through these,
 // which makes "connections opened" an exact count of pool misses. SOCK_CLOEXEC keeps the sockets
 // out of child processes (tests spawn servers).
+// The argument is the HostCounters of the request's host (set per request by the loop); libcurl
+// keeps the close-socket argument with the connection, so a close is counted for the host that
+// opened it even when it happens later, from the cache.
 curl_socket_t openSocket(void* clientp, curlsocktype /*purpose*/, curl_sockaddr* address) {
   const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
   if (fd < 0) return CURL_SOCKET_BAD;
-  static_cast<TransportCounters*>(clientp)->connections_opened.fetch_add(1);
+  if (auto* host = static_cast<HostCounters*>(clientp)) {
+    host->opened.fetch_add(1);
+    host->total->connections_opened.fetch_add(1);
+  }
   return fd;
 }
 
 int closeSocket(void* clientp, curl_socket_t fd) {
-  static_cast<TransportCounters*>(clientp)->connections_closed.fetch_add(1);
+  if (auto* host = static_cast<HostCounters*>(clientp)) {
+    host->closed.fetch_add(1);
+    host->total->connections_closed.fetch_add(1);
+  }
   return ::close(fd);
 }
 
@@ -75,7 +84,6 @@ void Transfer::clearRequest() {
 }
 
 Result<std::unique_ptr<Transfer>> makeTransfer(const CurlTransportOptions& options,
-                                               TransportCounters& counters,
                                                TransferCallbacks callbacks, CurlMultiLoop* loop) {
   auto t = std::make_unique<Transfer>();
   t->easy.reset(curl_easy_init());
@@ -99,9 +107,7 @@ Result<std::unique_ptr<Transfer>> makeTransfer(const CurlTransportOptions& optio
   // resolver) must stay off.
   LLMPOOL_SETOPT(s, CURLOPT_NOSIGNAL, 1L);
   LLMPOOL_SETOPT(s, CURLOPT_OPENSOCKETFUNCTION, &openSocket);
-  LLMPOOL_SETOPT(s, CURLOPT_OPENSOCKETDATA, static_cast<void*>(&counters));
   LLMPOOL_SETOPT(s, CURLOPT_CLOSESOCKETFUNCTION, &closeSocket);
-  LLMPOOL_SETOPT(s, CURLOPT_CLOSESOCKETDATA, static_cast<void*>(&counters));
   LLMPOOL_SETOPT(s, CURLOPT_TCP_NODELAY, options.tcp_nodelay ? 1L : 0L);
   LLMPOOL_SETOPT(s, CURLOPT_TCP_KEEPALIVE, options.tcp_keepalive ? 1L : 0L);
   if (options.tcp_keepalive) {
@@ -125,12 +131,21 @@ Result<std::unique_ptr<Transfer>> makeTransfer(const CurlTransportOptions& optio
   return t;
 }
 
-Result<void> prepareTransfer(Transfer& t, const CurlTransportOptions& options) {
+Result<void> prepareTransfer(Transfer& t, const CurlTransportOptions& options,
+                             TransportCounters& counters) {
   CURL* easy = t.easy.get();
   const HttpRequest& req = t.request;
   OptionSetter s(easy);
 
   LLMPOOL_SETOPT(s, CURLOPT_URL, req.url.c_str());
+  // Socket accounting per host: the lookup runs only when the handle changes host.
+  const std::string_view authority = authorityOf(req.url);
+  if (!t.host || authority != t.host_authority) {
+    t.host = &counters.forHost(hostKey(authority));
+    t.host_authority.assign(authority);
+    LLMPOOL_SETOPT(s, CURLOPT_OPENSOCKETDATA, static_cast<void*>(t.host));
+    LLMPOOL_SETOPT(s, CURLOPT_CLOSESOCKETDATA, static_cast<void*>(t.host));
+  }
 
   curl_slist* list = nullptr;
   for (const auto& [name, value] : req.headers) {

@@ -51,6 +51,9 @@ struct Transfer {
   // path is kept in default_ca_file so it can be restored after a per-request override).
   std::string applied_ca_file;
   std::string default_ca_file;
+  // Per handle: the host its socket accounting points at, and that host's URL prefix as written.
+  HostCounters* host = nullptr;
+  std::string host_authority;
 
   /** Drops everything of the finished request (releasing captured callback state) and keeps
    *  the easy handle. */
@@ -65,11 +68,11 @@ struct TransferCallbacks {
 /** Creates a Transfer with a fresh easy handle carrying the options that never change between
  *  requests (callbacks, TLS, keep-alive, connection ages, socket accounting). */
 Result<std::unique_ptr<Transfer>> makeTransfer(const CurlTransportOptions& options,
-                                               TransportCounters& counters,
                                                TransferCallbacks callbacks, CurlMultiLoop* loop);
 
 /** Applies the per-request options of `t.request` (URL, method, body, headers, timeouts, TLS
- *  overrides) to the easy handle. */
-Result<void> prepareTransfer(Transfer& t, const CurlTransportOptions& options);
+ *  overrides, the host whose counters its sockets go to) to the easy handle. */
+Result<void> prepareTransfer(Transfer& t, const CurlTransportOptions& options,
+                             TransportCounters& counters);
 
 }  // namespace llmpool::http

@@ -85,6 +85,15 @@ struct ResponseCallbacks {
 using RequestId = uint64_t;
 
 /** Connection accounting of a transport, for the pool's "pool hits/misses" statistics. */
+/** Connections to one host (scheme://host:port, lowercase). `busy` connections carry a request
+ *  now (for HTTP/1.1, min(requests in progress, open)); `idle` ones wait in the cache. */
+struct HostConnectionStats {
+  std::string host;
+  uint64_t open = 0, busy = 0, idle = 0;
+  uint64_t opened = 0;  // sockets opened so far (pool misses)
+  uint64_t reused = 0;  // requests served on an already open connection (pool hits)
+};
+
 struct TransportStats {
   uint64_t requests_started = 0;
   uint64_t requests_completed = 0;
@@ -92,7 +101,15 @@ struct TransportStats {
   uint64_t connections_closed = 0;
   uint64_t connections_reused = 0;  // requests served on an already open connection (pool hits)
   uint64_t in_flight = 0;
+  std::vector<HostConnectionStats> hosts;  // by host, in host order
 };
+
+/** "https://API.example.com:443/v1/x?y" -> "https://api.example.com:443": the key connection
+ *  limits and statistics are kept by (userinfo and default ports are not normalised). */
+std::string hostKey(std::string_view url);
+
+/** The "scheme://authority" prefix of `url`, as written (no copy, no case folding). */
+std::string_view authorityOf(std::string_view url);
 
 class Transport {
  public:

@@ -938,6 +938,21 @@ PoolStats ClientPoolImpl::stats() const {
   s.pool_hits = ts.connections_reused;
   s.pool_misses = ts.connections_opened;
   s.connections_open = ts.connections_opened - ts.connections_closed;
+  // Providers sharing a host (same base URL authority) share its connections: each reports them.
+  for (const auto& provider : config_.providers) {
+    ProviderConnectionStats pc;
+    pc.provider = provider.name;
+    const std::string host = http::hostKey(provider.base_url);
+    for (const auto& h : ts.hosts) {
+      if (h.host != host) continue;
+      pc.connections_open = h.open;
+      pc.connections_busy = h.busy;
+      pc.connections_idle = h.idle;
+      pc.pool_hits = h.reused;
+      pc.pool_misses = h.opened;
+    }
+    s.providers.push_back(std::move(pc));
+  }
   return s;
 }
 

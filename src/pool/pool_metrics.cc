@@ -114,6 +114,14 @@ void ClientPoolImpl::writeMetrics(std::string& out) const {
   p.family("llmpool_connection_reuses_total", "counter",
            "Requests served on an already open connection (connection pool hits).");
   p.sample("llmpool_connection_reuses_total", {}, d(s.pool_hits));
+  p.family("llmpool_provider_connections", "gauge",
+           "HTTP connections open per provider: busy (carrying a request) or idle (cached).");
+  for (const auto& pc : s.providers) {
+    p.sample("llmpool_provider_connections", {{"provider", pc.provider}, {"state", "busy"}},
+             d(pc.connections_busy));
+    p.sample("llmpool_provider_connections", {{"provider", pc.provider}, {"state", "idle"}},
+             d(pc.connections_idle));
+  }
   out += p.take();
 }
 

@@ -47,7 +47,11 @@ http::TransportStats RoutingTransport::stats() const {
     total.connections_closed += s.connections_closed;
     total.connections_reused += s.connections_reused;
     total.in_flight += s.in_flight;
+    // A host is served by exactly one of the transports (routes are by URL prefix).
+    for (const auto& h : s.hosts) total.hosts.push_back(h);
   }
+  std::sort(total.hosts.begin(), total.hosts.end(),
+            [](const auto& a, const auto& b) { return a.host < b.host; });
   return total;
 }
 

@@ -159,6 +159,46 @@ TEST(PoolIntegrationTest, ConcurrencyAndConnectionsStayWithinTheirCaps) {
   EXPECT_LE(s["connections_accepted"].get<int>(), 4);
   const auto ps = pool->stats();
   EXPECT_GT(ps.pool_hits, 100u);
+  // Per provider: every connection it opened is still open and idle now that traffic stopped.
+  ASSERT_EQ(1u, ps.providers.size());
+  const ProviderConnectionStats& pc = ps.providers.front();
+  EXPECT_EQ("p0", pc.provider);
+  EXPECT_EQ(static_cast<uint64_t>(s["connections_accepted"].get<int>()), pc.pool_misses);
+  EXPECT_EQ(pc.pool_misses, pc.connections_open);
+  EXPECT_EQ(0u, pc.connections_busy);
+  EXPECT_EQ(pc.connections_open, pc.connections_idle);
+  EXPECT_EQ(ps.pool_hits, pc.pool_hits);
+}
+
+TEST(PoolIntegrationTest, ConnectionsBusyWhileRequestsRunPerProvider) {
+  MockProvider slow({"--latency", "400ms"});
+  MockProvider fast;
+  PoolConfig c = configFor({&slow, &fast});
+  c.models["fast"].push_back({.provider = "p1", .model = "m"});
+  c.pool.max_connections_per_provider = 4;
+  auto pool = makePool(c);
+  ASSERT_TRUE(pool);
+  ChatRequest quick = hello();
+  quick.model = "fast";
+  ASSERT_TRUE(pool->completeBlocking(quick).has_value());
+  auto a = pool->completeAsync(hello());  // to p0, held 400 ms by the mock
+  bool busy = false;
+  for (int i = 0; i < 200 && !busy; ++i) {  // bounded: at most 2 s
+    const auto ps = pool->stats();
+    busy = ps.providers.size() == 2 && ps.providers[0].connections_busy == 1;
+    if (!busy) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(busy);
+  const auto during = pool->stats();
+  ASSERT_EQ(2u, during.providers.size());
+  EXPECT_EQ("p1", during.providers[1].provider);
+  EXPECT_EQ(1u, during.providers[1].connections_open);
+  EXPECT_EQ(0u, during.providers[1].connections_busy);
+  EXPECT_EQ(1u, during.providers[1].connections_idle);
+  ASSERT_TRUE(a.get().has_value());
+  const auto after = pool->stats();
+  EXPECT_EQ(0u, after.providers[0].connections_busy);
+  EXPECT_EQ(1u, after.providers[0].connections_idle);
 }
 
 TEST(PoolIntegrationTest, AdmissionLimitBoundsWhatTheProviderSees) {

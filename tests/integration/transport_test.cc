@@ -3,7 +3,10 @@
 // executor timers that share the loop.
 
 #include <gtest/gtest.h>
+
 #include <stdlib.h>
+#include <csignal>
+#include <thread>
 
 #include <atomic>
 #include <chrono>
@@ -482,6 +485,57 @@ TEST(TransportTest, NeverMoreShardsThanConnectionsPerHost) {
   ASSERT_TRUE(done.waitAll());
   for (const auto& r : done.results()) ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(1, mockStats(mock)["connections_accepted"].get<int>());
+}
+
+const HostConnectionStats* hostStats(const TransportStats& s, const std::string& base_url) {
+  for (const auto& h : s.hosts) {
+    if (h.host == hostKey(base_url)) return &h;
+  }
+  return nullptr;
+}
+
+TEST(TransportTest, ConnectionsAreCountedPerHostOpenBusyIdle) {
+  MockProvider first({"--latency", "300ms"});
+  MockProvider second;
+  // HTTP/1.1 only: without PIPEWAIT the two concurrent requests open two connections at once.
+  auto transport = makeTransport({.max_connections_per_host = 4, .http2 = false});
+  ASSERT_TRUE(transport);
+  // Two slow requests in flight to the first host while the second host's connection sits idle.
+  ASSERT_TRUE(sendAndWait(*transport, chatRequest(second.baseUrl(), "warm")).has_value());
+  Completions slow(2);
+  for (int i = 0; i < 2; ++i) {
+    transport->send(chatRequest(first.baseUrl(), "slow"), {.on_complete = slow.callback()});
+  }
+  bool both_busy = false;
+  for (int i = 0; i < 200 && !both_busy; ++i) {  // bounded: at most 2 s
+    const auto* h = hostStats(transport->stats(), first.baseUrl());
+    both_busy = h && h->busy == 2;
+    if (!both_busy) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(both_busy);
+  TransportStats during = transport->stats();
+  const auto* b = hostStats(during, second.baseUrl());
+  ASSERT_NE(nullptr, b);
+  EXPECT_EQ(1u, b->open);
+  EXPECT_EQ(0u, b->busy);
+  EXPECT_EQ(1u, b->idle);
+  ASSERT_TRUE(slow.waitAll());
+  TransportStats after = transport->stats();
+  const auto* a = hostStats(after, first.baseUrl());
+  ASSERT_NE(nullptr, a);
+  EXPECT_EQ(2u, a->open);
+  EXPECT_EQ(0u, a->busy);
+  EXPECT_EQ(2u, a->idle);
+  EXPECT_EQ(2u, a->opened);
+  // The second host goes away: its dead connection is closed and counted against it, not the
+  // first host.
+  second.process().signal(SIGKILL);
+  second.process().wait(std::chrono::seconds(5));
+  EXPECT_FALSE(sendAndWait(*transport, chatRequest(second.baseUrl(), "gone")).has_value());
+  TransportStats end = transport->stats();
+  EXPECT_EQ(0u, hostStats(end, second.baseUrl())->open);
+  EXPECT_EQ(2u, hostStats(end, first.baseUrl())->open);
+  EXPECT_EQ(end.connections_opened - end.connections_closed, 2u);
 }
 
 }  // namespace
