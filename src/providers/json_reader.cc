@@ -152,6 +152,17 @@ bool JsonReader::readInt(int64_t& out) {
   return true;
 }
 
+bool JsonReader::readNumber(double& out) {
+  if (peek() != Kind::Number) return fail();
+  fresh_ = false;
+  const size_t start = pos_;
+  if (!scanNumber()) return false;
+  const std::string_view digits = text_.substr(start, pos_ - start);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return fail();
+  return true;
+}
+
 bool JsonReader::readBool(bool& out) {
   if (peek() != Kind::Bool) return fail();
   fresh_ = false;

@@ -37,6 +37,8 @@ class JsonReader {
   bool readString(std::string& out);
   /** An integer within int64 (no fraction, no exponent); anything else fails. */
   bool readInt(int64_t& out);
+  /** Any JSON number, as the nearest double. */
+  bool readNumber(double& out);
   bool readBool(bool& out);
   bool readNull();
   /** Skips one value of any kind, validating it. */

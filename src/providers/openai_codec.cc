@@ -74,26 +74,6 @@ class WrittenKeys {
   size_t count_ = 0;
 };
 
-void writeToolCalls(JsonWriter& w, const std::vector<ToolCall>& calls) {
-  w.beginArray();
-  for (const auto& call : calls) {
-    w.beginObject();
-    w.key("id");
-    w.string(call.id);
-    w.key("type");
-    w.string(call.type.empty() ? "function" : call.type);
-    w.key("function");
-    w.beginObject();
-    w.key("name");
-    w.string(call.name);
-    w.key("arguments");
-    w.string(call.arguments);
-    w.endObject();
-    w.endObject();
-  }
-  w.endArray();
-}
-
 void writeMessage(JsonWriter& w, const ChatMessage& message) {
   w.beginObject();
   w.key("role");
@@ -122,6 +102,26 @@ void writeMessage(JsonWriter& w, const ChatMessage& message) {
 }
 
 }  // namespace
+
+void writeToolCalls(JsonWriter& w, const std::vector<ToolCall>& calls) {
+  w.beginArray();
+  for (const auto& call : calls) {
+    w.beginObject();
+    w.key("id");
+    w.string(call.id);
+    w.key("type");
+    w.string(call.type.empty() ? "function" : call.type);
+    w.key("function");
+    w.beginObject();
+    w.key("name");
+    w.string(call.name);
+    w.key("arguments");
+    w.string(call.arguments);
+    w.endObject();
+    w.endObject();
+  }
+  w.endArray();
+}
 
 std::string requestBody(const ChatRequest& request, std::string_view model,
                         std::string_view max_tokens_field, bool force_stream_usage) {

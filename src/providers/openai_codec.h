@@ -9,6 +9,7 @@
 #include "llmpool/chat.h"
 #include "llmpool/error.h"
 #include "providers/endpoint.h"
+#include "providers/json_writer.h"
 
 namespace llmpool::providers::openai {
 
@@ -38,5 +39,8 @@ Usage parseUsage(const Json& usage);
 
 /** ToolCalls as OpenAI JSON. */
 Json toolCallsToJson(const std::vector<ToolCall>& calls);
+
+/** The same, written as text. */
+void writeToolCalls(JsonWriter& w, const std::vector<ToolCall>& calls);
 
 }  // namespace llmpool::providers::openai

@@ -8,6 +8,7 @@
 
 #include "providers/base64.h"
 #include "providers/openai_codec.h"
+#include "providers/openai_roles.h"
 #include "providers/request_validation.h"
 #include "providers/wire_util.h"
 
@@ -15,9 +16,6 @@ namespace llmpool::providers {
 namespace {
 
 using namespace validation;
-
-constexpr std::array<std::string_view, 6> kRoles = {"system",    "developer", "user",
-                                                    "assistant", "tool",      "function"};
 
 /** Members of the request that parseOpenAIChatRequest reads into ChatRequest fields. */
 constexpr std::string_view kKnownFields[] = {"model",
@@ -78,8 +76,7 @@ Result<ChatMessage> parseMessage(const Json& m, const std::string& path) {
   ChatMessage out;
   const Json* role = member(m, "role");
   if (!role) return invalid(child(path, "role"), "required");
-  if (!role->is_string() ||
-      std::ranges::find(kRoles, role->get_ref<const std::string&>()) == kRoles.end()) {
+  if (!role->is_string() || !isOpenAIRole(role->get_ref<const std::string&>())) {
     return invalid(child(path, "role"),
                    "expected one of system, developer, user, assistant, tool, function");
   }

@@ -2,6 +2,10 @@
 // The OpenAI dialect as a server speaks it (gateway, batch runner): parse client requests with
 // errors that name the offending field, serialise responses, chunks and error bodies.
 
+#include <optional>
+#include <string>
+#include <string_view>
+
 #include "llmpool/chat.h"
 #include "llmpool/error.h"
 
@@ -14,8 +18,19 @@ namespace llmpool::providers {
  *  max_tokens when both are set. null counts as absent. */
 Result<ChatRequest> parseOpenAIChatRequest(const Json& body);
 
+/**
+ * The common shape of a chat request (text messages, sampling fields, stream options; each key
+ * once) read without a DOM, with the same validation. nullopt for anything else, valid or not:
+ * the caller then parses the text and uses parseOpenAIChatRequest, whose result or error is
+ * authoritative.
+ */
+std::optional<ChatRequest> parseOpenAIChatRequestText(std::string_view body);
+
 /** A chat.completion object. An empty finish_reason is written as null. */
 Json toOpenAIChatResponse(const ChatResponse& response);
+
+/** toOpenAIChatResponse as compact JSON text, written directly (no DOM). */
+std::string openAIChatResponseText(const ChatResponse& response);
 
 /** A chat.completion.chunk object. A chunk with only usage becomes `"choices":[]` plus usage. */
 Json toOpenAIChunk(const ChatChunk& chunk);
