@@ -335,13 +335,28 @@ class Runner {
       results.swap(pending_);
     }
     for (const auto& r : results) {
-      const Json line = resultLine(r);
-      writeLine(r.task_id, line, !r.ok());
+      if (isPlainSuccess(r)) {
+        // The hot path: a success line is written as text, without a tree and without
+        // failureKind() (it is a success by construction).
+        if (!output_->contains(r.task_id) && output_->appendText(r.task_id, resultLineText(r))) {
+          ++succeeded_;
+        }
+      } else {
+        writeLine(r.task_id, resultLine(r), !r.ok());
+      }
       if (expected_.erase(r.task_id) > 0) {
         ++done_now_;
         if (!r.ok()) ++failed_now_;
       }
     }
+  }
+
+  // A success whose line cannot turn into a failure line (embeddings bodies are re-parsed and
+  // may be rejected there).
+  static bool isPlainSuccess(const TaskResult& r) {
+    if (!r.ok()) return false;
+    auto url = r.metadata.find(kUrlKey);
+    return url == r.metadata.end() || url->second != kUrlEmbeddings;
   }
 
   void syncFiles() {

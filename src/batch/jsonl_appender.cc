@@ -86,8 +86,13 @@ Result<void> JsonlAppender::load(const KeyOf& key_of) {
 }
 
 bool JsonlAppender::append(const std::string& key, const Json& line) {
+  if (keys_.contains(key)) return false;
+  return appendText(key, serializeLine(line));
+}
+
+bool JsonlAppender::appendText(const std::string& key, std::string_view text) {
   if (!keys_.insert(key).second) return false;
-  buffer_ += serializeLine(line);
+  buffer_ += text;
   buffer_ += '\n';
   if (buffer_.size() >= kFlushAt) (void)writeBuffer();
   return true;

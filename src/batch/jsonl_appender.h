@@ -39,6 +39,8 @@ class JsonlAppender {
   bool contains(const std::string& key) const { return keys_.contains(key); }
   /** Appends `line` (buffered) unless `key` is present. @return true when appended. */
   bool append(const std::string& key, const Json& line);
+  /** The same with the line already serialized (one line of text, no newline). */
+  bool appendText(const std::string& key, std::string_view text);
   /** Hands the buffer to the OS (survives a crash of this process, not of the machine). */
   Result<void> flush();
   /** flush(), then forces the file to disk. */

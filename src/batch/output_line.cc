@@ -6,6 +6,7 @@
 
 #include "batch/input_line.h"
 #include "providers/anthropic_inbound.h"
+#include "providers/json_writer.h"
 #include "providers/openai_inbound.h"
 
 namespace llmpool::batch {
@@ -133,6 +134,37 @@ Json resultLine(const TaskResult& result) {
   const std::string_view url = urlOf(result.metadata);
   if (result.ok()) return successLine(result.task_id, url, *result.outcome);
   return failureLine(result.task_id, url, result.outcome.error());
+}
+
+std::string resultLineText(const TaskResult& result) {
+  const std::string_view url = urlOf(result.metadata);
+  if (!result.ok() || url == kUrlEmbeddings) return serializeLine(resultLine(result));
+  const ChatResponse& response = *result.outcome;
+  // The body still comes from the provider codec's tree (its shape is the codec's business);
+  // the envelope around it is written directly, in serializeLine()'s key order.
+  const Json body = url == kUrlMessages ? providers::toAnthropicResponse(response)
+                                        : providers::toOpenAIChatResponse(response);
+  std::string out;
+  out.reserve(512);
+  providers::JsonWriter w(out);
+  w.beginObject();
+  w.key("id");
+  w.string(stableLineId(result.task_id));
+  w.key("custom_id");
+  w.string(result.task_id);
+  w.key("response");
+  w.beginObject();
+  w.key("body");  // nested objects keep nlohmann's sorted key order
+  w.json(body);
+  w.key("request_id");
+  w.string(requestId(result.task_id, response.id));
+  w.key("status_code");
+  w.integer(200);
+  w.endObject();
+  w.key("error");
+  w.null();
+  w.endObject();
+  return out;
 }
 
 std::optional<std::string> failureKind(const Json& l) {

@@ -33,6 +33,12 @@ std::string lineKey(size_t line);
 /** The line for a task's final result; the endpoint comes from its metadata (input_line.h). */
 Json resultLine(const TaskResult& result);
 
+/**
+ * serializeLine(resultLine(result)), written without building the line's tree for the common case
+ * (a successful chat or messages result); other results take the tree path. Same text either way.
+ */
+std::string resultLineText(const TaskResult& result);
+
 /** The line for a successful response to `url`. */
 Json successLine(const std::string& custom_id, std::string_view url, const ChatResponse& response);
 

@@ -82,7 +82,8 @@ struct BackgroundProcessor::Impl {
   const std::unique_ptr<tasks::TaskQueue> queue;
 
   // Lock order: mu_ before the queue's own lock (submit and cancel call the queue under mu_; the
-  // dispatcher calls it without mu_). Never held while calling the completer or user code.
+  // dispatcher and submitBatch's push call it without mu_). Never held while calling the
+  // completer or user code.
   mutable std::mutex mu_;
   std::condition_variable wake_;           // the dispatcher: completions, submissions, stop
   std::condition_variable room_;           // submitters blocked on a full queue
@@ -95,8 +96,11 @@ struct BackgroundProcessor::Impl {
   std::vector<Completion> completions_;                   // guarded by mu_
   std::deque<TaskResult> buffer_;                         // guarded by mu_
   bool kick_ = false;                                     // guarded by mu_
-  bool accepting_ = true;                                 // guarded by mu_
-  bool started_ = false;                                  // guarded by mu_
+  // Tasks submitBatch() is pushing with mu_ released: they count against max_queue, and a stop
+  // waits for them (they may need a Cancelled result). Guarded by mu_.
+  size_t pushing_ = 0;
+  bool accepting_ = true;              // guarded by mu_
+  bool started_ = false;               // guarded by mu_
   bool exited_ = false;                // the dispatcher has returned; guarded by mu_
   std::optional<StopMode> stop_mode_;  // guarded by mu_
   std::optional<MonotonicClock::time_point> grace_deadline_;  // guarded by mu_ (real time)
@@ -123,7 +127,7 @@ struct BackgroundProcessor::Impl {
         ++counters_.rejected;
         return fail(ErrorCode::Cancelled, "the processor is stopped");
       }
-      const size_t queued = queue->queuedCount();
+      const size_t queued = queue->queuedCount() + pushing_;
       if (queued < static_cast<size_t>(config.max_queue))
         return pushLocked(std::move(task), delivery);
       switch (config.overflow) {
@@ -149,7 +153,7 @@ struct BackgroundProcessor::Impl {
         case OverflowPolicy::Block:
           if (!may_block) return rejectLocked(queueFull());
           if (room_.wait_until(lock, deadline) == std::cv_status::timeout &&
-              queue->queuedCount() >= static_cast<size_t>(config.max_queue)) {
+              queue->queuedCount() + pushing_ >= static_cast<size_t>(config.max_queue)) {
             return rejectLocked(fail(ErrorCode::QueueFull,
                                      "task queue stayed full for block_timeout (" +
                                          std::to_string(config.block_timeout.count()) + " ms)"));
@@ -188,7 +192,8 @@ struct BackgroundProcessor::Impl {
 
   BatchSubmitResult submitMany(std::vector<Task> tasks) {
     BatchSubmitResult out;
-    constexpr size_t kChunk = 2048;  // one transaction per chunk
+    constexpr size_t kChunk =
+        256;  // one transaction per chunk (short: the dispatcher waits for it)
     size_t i = 0;
     std::unique_lock lock(mu_);
     auto deadline = MonotonicClock::now() + config.block_timeout;
@@ -201,12 +206,12 @@ struct BackgroundProcessor::Impl {
         }
         break;
       }
-      const size_t queued = queue->queuedCount();
+      const size_t queued = queue->queuedCount() + pushing_;
       const size_t cap = static_cast<size_t>(config.max_queue);
       if (queued >= cap) {
         if (config.overflow == OverflowPolicy::Block) {
           if (room_.wait_until(lock, deadline) == std::cv_status::timeout &&
-              queue->queuedCount() >= cap) {
+              queue->queuedCount() + pushing_ >= cap) {
             for (; i < tasks.size(); ++i) {
               ++counters_.rejected;
               out.rejected.emplace_back(tasks[i].id, queueFull().error());
@@ -233,7 +238,14 @@ struct BackgroundProcessor::Impl {
       std::vector<std::string> ids;
       ids.reserve(n);
       for (const auto& t : chunk) ids.push_back(t.id);
+      // The push (JSON encoding, a transaction) runs without mu_: the dispatcher and the
+      // completer's callbacks need mu_ all the time, and must not wait for a 2,048-task insert.
+      // pushing_ keeps the slots reserved meanwhile.
+      pushing_ += n;
+      lock.unlock();
       auto pushed = queue->push(std::move(chunk), clock.systemNow());
+      lock.lock();
+      pushing_ -= n;
       for (size_t k = 0; k < n; ++k) {
         if (pushed[k]) {
           ++out.accepted;
@@ -355,7 +367,7 @@ struct BackgroundProcessor::Impl {
 
   bool finishedFor(StopMode mode) {
     std::lock_guard lock(mu_);
-    if (!flights_.empty() || !completions_.empty()) return false;
+    if (!flights_.empty() || !completions_.empty() || pushing_ > 0) return false;
     if (mode == StopMode::Drain) return queue->queuedCount() == 0;
     return true;  // Cancel emptied the queue; Pause leaves it stored
   }
@@ -554,6 +566,13 @@ struct BackgroundProcessor::Impl {
     }
     if (finals.empty()) return;
     // Stored first, then delivered: after a crash the queue, not the sink, is the truth.
+    // This is the group commit: every completion that arrived since the last round is stored in
+    // one transaction (complete() returns only after the COMMIT), and only then does any of them
+    // reach a callback or the sink. The batch is whatever accumulated while the previous round
+    // ran, so no result waits for a timer. A crash before the commit leaves the whole batch
+    // unfinished in the store (those tasks run again, none of them was delivered); a crash after
+    // it leaves them finished and stored, and a sink that writes a file reconciles with
+    // forEachStoredResult() on restart (docs/run.md, Resuming): exactly once either way.
     queue->complete(finals);
     for (auto& r : finals) deliver(std::move(r));
   }

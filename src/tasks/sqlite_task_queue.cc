@@ -7,7 +7,9 @@
 namespace llmpool::tasks {
 namespace {
 
-// Task states as stored. Leased rows are what a crash leaves behind; open() re-queues them.
+// Task states as stored in tasks.state. Leased rows are what a crash leaves behind; open()
+// re-queues them. A task is finished when it has a row in `results` (kFinished only appears in
+// databases written before the results table existed; open() moves their results over).
 constexpr int kQueued = 0;
 constexpr int kLeased = 1;
 constexpr int kFinished = 2;
@@ -22,14 +24,58 @@ CREATE TABLE IF NOT EXISTS tasks (
   enqueued_ms   INTEGER NOT NULL,
   not_before_ms INTEGER,
   task          TEXT NOT NULL,
-  result        TEXT,
-  finished_ms   INTEGER
+  result        TEXT,     -- unused since the results table (kept for old databases)
+  finished_ms   INTEGER   -- idem
 );
-CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks(state, seq);
+-- An index on state would be updated by every lease and completion, and only open() scans by
+-- state (once, a full scan in seq order, which the rowid order gives for free).
+DROP INDEX IF EXISTS tasks_by_state;
+-- Results live in their own table, keyed by the task's seq, so storing one is an append in
+-- completion order: the results of one commit share a few fresh pages. Written into the task
+-- rows instead, each result grew a row scattered over the table, and every commit rewrote (and
+-- split) as many pages as it had results, several times per page over a batch.
+CREATE TABLE IF NOT EXISTS results (
+  seq         INTEGER PRIMARY KEY,  -- tasks.seq
+  result      TEXT NOT NULL,
+  finished_ms INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO results(seq, result, finished_ms)
+  SELECT seq, result, COALESCE(finished_ms, 0) FROM tasks WHERE state = 2 AND result IS NOT NULL;
 )sql";
+
+// "The task row has no result yet", for statements over `tasks`.
+#define LLMPOOL_UNFINISHED "NOT EXISTS (SELECT 1 FROM results r WHERE r.seq = tasks.seq)"
+
+// Page cache of the connection, in KiB (negative cache_size). The queue reads each task once
+// (lease) and writes its row twice (insert, result), in roughly seq order; 16 MiB keeps the
+// recently inserted pages of a large batch from being re-read from the OS.
+constexpr int kCacheKiB = 16 * 1024;
+
+// WAL pages that trigger a checkpoint (SQLite's default is 1,000 = 4 MiB). A checkpoint copies
+// the WAL back into the database file and syncs it. SQLite's automatic checkpoint runs inside the
+// commit that crosses the limit, i.e. under the queue's lock on the dispatcher's or a submitter's
+// thread, and its fsync stalled every lease and completion behind it (seconds when the disk is
+// busy). So the queue's connection never checkpoints: a background thread with its own
+// connection runs PASSIVE checkpoints (they never block the writer) when the WAL hook reports
+// this many pages. A larger WAL also coalesces rewrites of one page into one copy.
+constexpr int kWalCheckpointPages = 2048;
+// A PASSIVE checkpoint racing a stream of commits rarely catches the WAL's very end, and the WAL
+// only restarts from its beginning once everything was copied. Past this size the committing
+// connection finishes the job itself (little is left to copy by then), which bounds the WAL file.
+constexpr int kWalInlineCheckpointPages = 4 * kWalCheckpointPages;
+
+// Lease marks ride along with a completion transaction at most this often (and always with the
+// first one, a requeue and the close). Most tasks finish within the period, so their mark would
+// be a page write for nothing; see the header for why a missing mark loses nothing.
+constexpr std::chrono::milliseconds kLeaseMarkEvery{250};
 
 void bindText(sqlite3_stmt* s, int index, const std::string& text) {
   sqlite3_bind_text(s, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+// For text that outlives the statement's next reset (every caller resets right after the step).
+void bindTextNoCopy(sqlite3_stmt* s, int index, const std::string& text) {
+  sqlite3_bind_text(s, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
 }
 
 std::string columnText(sqlite3_stmt* s, int index) {
@@ -52,12 +98,68 @@ int64_t nowMillis(SystemTime now) { return toUnixMillis(now); }
 SqliteTaskQueue::SqliteTaskQueue(SqliteHandle db, const QueueOptions& options)
     : db_(std::move(db)), order_(options.aging_after) {}
 
+Result<void> SqliteTaskQueue::startCheckpointer(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  SqliteHandle db(raw);
+  if (rc != SQLITE_OK) {
+    return fail(ErrorCode::InvalidConfig,
+                "task queue database '" + path + "': cannot open a second connection");
+  }
+  sqlite3_busy_timeout(db.get(), 5000);
+  sqlite3_wal_hook(
+      db_.get(),
+      [](void* self, sqlite3* writer, const char*, int pages) -> int {
+        if (pages >= kWalInlineCheckpointPages) {
+          sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        } else if (pages >= kWalCheckpointPages) {
+          static_cast<SqliteTaskQueue*>(self)->checkpointSoon();
+        }
+        return SQLITE_OK;
+      },
+      this);
+  checkpointer_ = std::jthread([this, conn = std::move(db)](std::stop_token stop) {
+    for (;;) {
+      {
+        std::unique_lock lock(checkpoint_mu_);
+        checkpoint_cv_.wait(lock, stop, [&] { return checkpoint_due_; });
+        if (stop.stop_requested()) return;
+        checkpoint_due_ = false;
+      }
+      sqlite3_wal_checkpoint_v2(conn.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    }
+  });
+  return {};
+}
+
+void SqliteTaskQueue::checkpointSoon() {
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    checkpoint_due_ = true;
+  }
+  checkpoint_cv_.notify_one();
+}
+
 SqliteTaskQueue::~SqliteTaskQueue() {
+  if (checkpointer_.joinable()) {
+    checkpointer_.request_stop();
+    checkpointer_.join();  // before the queue's connection closes (it checkpoints on close)
+  }
   // Statements must be finalized before the connection closes; members are destroyed in reverse
   // declaration order, so the statements (declared after db_) already go first. Reset them
   // explicitly anyway so an unfinished statement never keeps the WAL busy.
-  for (Statement* s : {&insert_, &load_, &mark_leased_, &requeue_, &complete_, &state_, &result_,
-                       &begin_, &commit_, &rollback_}) {
+  {
+    // Best effort: a clean close records the last leases too (a crash just leaves them queued).
+    std::lock_guard lock(mu_);
+    if (!unmarked_leases_.empty() && begin_ && mark_leased_ && commit_ && rollback_) {
+      begin();
+      writeLeaseMarks(/*force=*/true);
+      commit();
+    }
+  }
+  for (Statement* s : {&insert_, &load_, &mark_leased_, &requeue_, &complete_, &complete_by_id_,
+                       &state_, &result_, &begin_, &begin_read_, &commit_, &rollback_}) {
     s->reset();
   }
 }
@@ -77,9 +179,11 @@ Result<std::unique_ptr<SqliteTaskQueue>> SqliteTaskQueue::open(const Settings& s
   std::unique_ptr<SqliteTaskQueue> q(new SqliteTaskQueue(std::move(db), options));
   // WAL: readers never block the writer and a commit is one sequential append.
   // synchronous=NORMAL in WAL mode syncs at checkpoints only: durable against process crashes.
-  const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
-                              (settings.full_sync ? "FULL" : "NORMAL") +
-                              "; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=OFF;";
+  const std::string pragmas =
+      std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
+      (settings.full_sync ? "FULL" : "NORMAL") +
+      "; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-" +
+      std::to_string(kCacheKiB) + "; PRAGMA wal_autocheckpoint=0;";
   for (const char* sql : {pragmas.c_str(), kSchema}) {
     if (auto ok = q->exec(sql); !ok) {
       Error e = ok.error();
@@ -89,6 +193,7 @@ Result<std::unique_ptr<SqliteTaskQueue>> SqliteTaskQueue::open(const Settings& s
     }
   }
   if (auto ok = q->prepareAll(); !ok) return std::unexpected(ok.error());
+  if (auto ok = q->startCheckpointer(settings.path); !ok) return std::unexpected(ok.error());
   if (auto ok = q->recover(); !ok) return std::unexpected(ok.error());
   return q;
 }
@@ -114,19 +219,26 @@ Result<void> SqliteTaskQueue::prepareAll() {
       "INSERT OR IGNORE INTO tasks(id, priority, state, attempts, enqueued_ms, task) "
       "VALUES(?1, ?2, 0, 0, ?3, ?4)");
   load_ = prepare("SELECT task, attempts, enqueued_ms FROM tasks WHERE seq = ?1");
-  mark_leased_ = prepare("UPDATE tasks SET state = 1 WHERE seq = ?1 AND state = 0");
+  mark_leased_ =
+      prepare("UPDATE tasks SET state = 1 WHERE seq = ?1 AND state = 0 AND " LLMPOOL_UNFINISHED);
   requeue_ = prepare(
-      "UPDATE tasks SET state = 0, attempts = ?2, not_before_ms = ?3 WHERE id = ?1 AND state = 1");
-  complete_ = prepare(
-      "UPDATE tasks SET state = 2, result = ?2, finished_ms = ?3, attempts = ?4 "
-      "WHERE id = ?1 AND state <> 2");
-  state_ = prepare("SELECT state FROM tasks WHERE id = ?1");
-  result_ = prepare("SELECT result FROM tasks WHERE id = ?1 AND state = 2");
+      "UPDATE tasks SET state = 0, attempts = ?2, not_before_ms = ?3 WHERE seq = ?1 AND "
+      "state <> 2 AND " LLMPOOL_UNFINISHED);
+  // Exactly-once: a second result for a seq is ignored (changes() == 0). By seq for leased tasks,
+  // by id (unknown id: no row) for anything else.
+  complete_ = prepare("INSERT OR IGNORE INTO results(seq, result, finished_ms) VALUES(?1, ?2, ?3)");
+  complete_by_id_ = prepare(
+      "INSERT OR IGNORE INTO results(seq, result, finished_ms) "
+      "SELECT seq, ?2, ?3 FROM tasks WHERE id = ?1 AND state <> 2");
+  state_ = prepare("SELECT state, NOT " LLMPOOL_UNFINISHED " FROM tasks WHERE id = ?1");
+  result_ = prepare("SELECT r.result FROM tasks t JOIN results r ON r.seq = t.seq WHERE t.id = ?1");
   begin_ = prepare("BEGIN IMMEDIATE");
+  begin_read_ = prepare("BEGIN DEFERRED");
   commit_ = prepare("COMMIT");
   rollback_ = prepare("ROLLBACK");
-  for (const Statement* s : {&insert_, &load_, &mark_leased_, &requeue_, &complete_, &state_,
-                             &result_, &begin_, &commit_, &rollback_}) {
+  for (const Statement* s :
+       {&insert_, &load_, &mark_leased_, &requeue_, &complete_, &complete_by_id_, &state_, &result_,
+        &begin_, &begin_read_, &commit_, &rollback_}) {
     if (!*s) return fail(ErrorCode::Internal, std::string("sqlite: ") + sqlite3_errmsg(db_.get()));
   }
   return {};
@@ -136,11 +248,12 @@ Result<void> SqliteTaskQueue::recover() {
   std::lock_guard lock(mu_);
   // Tasks leased by a run that died were possibly sent but have no stored result: send again.
   static_assert(kQueued == 0 && kLeased == 1 && kFinished == 2, "the SQL below spells them out");
-  if (auto ok = exec("UPDATE tasks SET state = 0 WHERE state = 1"); !ok) return ok;
+  if (auto ok = exec("UPDATE tasks SET state = 0 WHERE state = 1 AND " LLMPOOL_UNFINISHED); !ok)
+    return ok;
   recovered_ = static_cast<size_t>(sqlite3_changes(db_.get()));
   Statement scan = prepare(
       "SELECT seq, id, priority, enqueued_ms, not_before_ms FROM tasks WHERE state = 0 "
-      "ORDER BY seq");
+      "AND " LLMPOOL_UNFINISHED " ORDER BY seq");
   while (sqlite3_step(scan.get()) == SQLITE_ROW) {
     OrderEntry e;
     e.seq = static_cast<uint64_t>(sqlite3_column_int64(scan.get(), 0));
@@ -153,7 +266,7 @@ Result<void> SqliteTaskQueue::recover() {
     }
     order_.add(std::move(e), not_before);
   }
-  Statement count = prepare("SELECT COUNT(*) FROM tasks WHERE state = 2");
+  Statement count = prepare("SELECT COUNT(*) FROM results");
   if (sqlite3_step(count.get()) == SQLITE_ROW) {
     finished_ = static_cast<size_t>(sqlite3_column_int64(count.get(), 0));
   }
@@ -161,25 +274,47 @@ Result<void> SqliteTaskQueue::recover() {
 }
 
 void SqliteTaskQueue::begin() { run(begin_.get()); }
-void SqliteTaskQueue::commit() {
-  if (run(commit_.get()) != SQLITE_DONE) run(rollback_.get());
+bool SqliteTaskQueue::commit() {
+  if (run(commit_.get()) == SQLITE_DONE) return true;
+  run(rollback_.get());
+  return false;
+}
+
+void SqliteTaskQueue::writeLeaseMarks(bool force) {
+  if (unmarked_leases_.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && marks_written_ && now - *marks_written_ < kLeaseMarkEvery) return;
+  marks_written_ = now;
+  // After this transaction's results: a task that already finished matches no row (state = 0
+  // fails), so its mark costs a lookup but no page write.
+  for (const uint64_t seq : unmarked_leases_) {
+    sqlite3_bind_int64(mark_leased_.get(), 1, static_cast<int64_t>(seq));
+    run(mark_leased_.get());
+  }
+  // Cleared even if the transaction later rolls back: the marks are bookkeeping (see the header).
+  unmarked_leases_.clear();
 }
 
 std::vector<Result<void>> SqliteTaskQueue::push(std::vector<Task> tasks, SystemTime now) {
   std::vector<Result<void>> out;
   out.reserve(tasks.size());
   std::vector<OrderEntry> added;
+  // Encoding is most of a push's cost and needs no lock.
+  std::vector<std::string> encoded;
+  encoded.reserve(tasks.size());
+  for (const auto& task : tasks) encoded.push_back(task.id.empty() ? "" : taskToJsonText(task));
   std::lock_guard lock(mu_);
   begin();
-  for (auto& task : tasks) {
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    Task& task = tasks[i];
     if (task.id.empty()) {
       out.push_back(fail(ErrorCode::InvalidRequest, "task id is empty"));
       continue;
     }
-    bindText(insert_.get(), 1, task.id);
+    bindTextNoCopy(insert_.get(), 1, task.id);
     sqlite3_bind_int(insert_.get(), 2, static_cast<int>(task.priority));
     sqlite3_bind_int64(insert_.get(), 3, nowMillis(now));
-    bindText(insert_.get(), 4, taskToJson(task).dump());
+    bindTextNoCopy(insert_.get(), 4, encoded[i]);
     const int rc = run(insert_.get());
     if (rc != SQLITE_DONE) {
       out.push_back(fail(ErrorCode::Internal,
@@ -213,7 +348,7 @@ std::vector<LeasedTask> SqliteTaskQueue::loadAndMark(const std::vector<OrderEntr
   std::vector<LeasedTask> out;
   out.reserve(entries.size());
   if (entries.empty()) return out;
-  begin();
+  run(begin_read_.get());  // one read snapshot for the batch instead of one per row
   for (const auto& e : entries) {
     LeasedTask lt;
     lt.seq = e.seq;
@@ -238,12 +373,11 @@ std::vector<LeasedTask> SqliteTaskQueue::loadAndMark(const std::vector<OrderEntr
     }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
-    sqlite3_bind_int64(mark_leased_.get(), 1, static_cast<int64_t>(e.seq));
-    run(mark_leased_.get());
-    leased_.insert(e.id);
+    unmarked_leases_.push_back(e.seq);
+    leased_.emplace(e.id, e.seq);
     out.push_back(std::move(lt));
   }
-  commit();
+  run(commit_.get());
   return out;
 }
 
@@ -290,11 +424,13 @@ std::vector<LeasedTask> SqliteTaskQueue::leaseAll() {
 void SqliteTaskQueue::requeue(std::vector<RequeueItem> items) {
   std::lock_guard lock(mu_);
   begin();
+  writeLeaseMarks(/*force=*/true);
   std::vector<std::pair<OrderEntry, SystemTime>> back;
   for (auto& item : items) {
     const std::string& id = item.leased.task.id;
-    if (!leased_.contains(id)) continue;
-    bindText(requeue_.get(), 1, id);
+    auto it = leased_.find(id);
+    if (it == leased_.end()) continue;
+    sqlite3_bind_int64(requeue_.get(), 1, static_cast<int64_t>(it->second));
     sqlite3_bind_int(requeue_.get(), 2, item.leased.attempts);
     sqlite3_bind_int64(requeue_.get(), 3, nowMillis(item.not_before));
     run(requeue_.get());
@@ -314,16 +450,27 @@ void SqliteTaskQueue::requeue(std::vector<RequeueItem> items) {
 std::vector<bool> SqliteTaskQueue::complete(const std::vector<TaskResult>& results) {
   std::vector<bool> stored;
   stored.reserve(results.size());
+  std::vector<std::string> encoded;  // outside the lock, as in push()
+  encoded.reserve(results.size());
+  for (const auto& r : results) encoded.push_back(taskResultToJsonText(r));
+  const int64_t finished_ms = nowMillis(std::chrono::system_clock::now());
   std::lock_guard lock(mu_);
   begin();
-  for (const auto& r : results) {
-    bindText(complete_.get(), 1, r.task_id);
-    bindText(complete_.get(), 2, taskResultToJson(r).dump());
-    sqlite3_bind_int64(complete_.get(), 3, nowMillis(std::chrono::system_clock::now()));
-    sqlite3_bind_int(complete_.get(), 4, r.attempts);
-    const bool ok = run(complete_.get()) == SQLITE_DONE && sqlite3_changes(db_.get()) == 1;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const TaskResult& r = results[i];
+    auto leased = leased_.find(r.task_id);
+    sqlite3_stmt* s = leased != leased_.end() ? complete_.get() : complete_by_id_.get();
+    if (leased != leased_.end()) {
+      sqlite3_bind_int64(s, 1, static_cast<int64_t>(leased->second));
+    } else {
+      bindTextNoCopy(s, 1, r.task_id);
+    }
+    bindTextNoCopy(s, 2, encoded[i]);
+    sqlite3_bind_int64(s, 3, finished_ms);
+    const bool ok = run(s) == SQLITE_DONE && sqlite3_changes(db_.get()) == 1;
     stored.push_back(ok);
   }
+  writeLeaseMarks(/*force=*/false);
   if (run(commit_.get()) != SQLITE_DONE) {
     run(rollback_.get());
     stored.assign(results.size(), false);
@@ -345,8 +492,9 @@ std::optional<TaskState> SqliteTaskQueue::state(const std::string& id) const {
   std::optional<TaskState> out;
   if (sqlite3_step(state_.get()) == SQLITE_ROW) {
     const int s = sqlite3_column_int(state_.get(), 0);
-    out = s == kFinished ? TaskState::Finished
-                         : (s == kQueued ? TaskState::Queued : TaskState::Running);
+    const bool has_result = sqlite3_column_int(state_.get(), 1) != 0;
+    out = s == kFinished || has_result ? TaskState::Finished
+                                       : (s == kQueued ? TaskState::Queued : TaskState::Running);
   }
   sqlite3_reset(state_.get());
   sqlite3_clear_bindings(state_.get());
@@ -370,7 +518,7 @@ std::optional<TaskResult> SqliteTaskQueue::result(const std::string& id) const {
 
 void SqliteTaskQueue::forEachResult(const std::function<void(const TaskResult&)>& fn) const {
   std::lock_guard lock(mu_);
-  Statement scan = prepare("SELECT result FROM tasks WHERE state = 2 ORDER BY seq");
+  Statement scan = prepare("SELECT result FROM results ORDER BY seq");
   while (sqlite3_step(scan.get()) == SQLITE_ROW) {
     auto json = Json::parse(columnText(scan.get(), 0), nullptr, false);
     if (json.is_discarded()) continue;
@@ -401,3 +549,5 @@ std::optional<SystemTime> SqliteTaskQueue::nextDelayed() const {
 }
 
 }  // namespace llmpool::tasks
+
+#undef LLMPOOL_UNFINISHED

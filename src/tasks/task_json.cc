@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "providers/json_writer.h"
+
 namespace llmpool::tasks {
 namespace {
 
@@ -354,6 +356,244 @@ Result<TaskResult> taskResultFromJson(const Json& j) {
       r.metadata = j.at("metadata").get<std::map<std::string, std::string>>();
     return r;
   });
+}
+
+// ---------------------------------------------------------------- direct text encoders
+// Mirror the tree builders above field for field (TaskJsonTest checks that both agree).
+
+namespace {
+
+using providers::JsonWriter;
+
+void writeMember(JsonWriter& w, std::string_view key, std::string_view value) {
+  w.key(key);
+  w.string(value);
+}
+
+void writeMember(JsonWriter& w, std::string_view key, int64_t value) {
+  w.key(key);
+  w.integer(value);
+}
+
+void writeStringMap(JsonWriter& w, const std::map<std::string, std::string>& map) {
+  w.beginObject();
+  for (const auto& [k, v] : map) writeMember(w, k, v);
+  w.endObject();
+}
+
+void writeToolCalls(JsonWriter& w, const std::vector<ToolCall>& calls) {
+  w.beginArray();
+  for (const auto& c : calls) {
+    w.beginObject();
+    writeMember(w, "id", c.id);
+    writeMember(w, "type", c.type);
+    writeMember(w, "name", c.name);
+    writeMember(w, "arguments", c.arguments);
+    w.endObject();
+  }
+  w.endArray();
+}
+
+void writeAttempt(JsonWriter& w, const Attempt& a) {
+  w.beginObject();
+  writeMember(w, "deployment", a.deployment);
+  w.key("skipped");
+  w.boolean(a.skipped);
+  w.key("succeeded");
+  w.boolean(a.succeeded);
+  writeMember(w, "start_offset_ms", a.start_offset.count());
+  writeMember(w, "duration_ms", a.duration.count());
+  writeMember(w, "reason", a.reason);
+  if (a.error) writeMember(w, "error", errorCodeName(*a.error));
+  if (a.http_status) writeMember(w, "http_status", *a.http_status);
+  w.endObject();
+}
+
+void writeAttempts(JsonWriter& w, const std::vector<Attempt>& attempts) {
+  w.beginArray();
+  for (const auto& a : attempts) writeAttempt(w, a);
+  w.endArray();
+}
+
+void writeOptionalNumber(JsonWriter& w, std::string_view key, const std::optional<double>& v) {
+  if (!v) return;
+  w.key(key);
+  w.number(*v);
+}
+
+template <class Int>
+void writeOptionalInt(JsonWriter& w, std::string_view key, const std::optional<Int>& v) {
+  if (v) writeMember(w, key, static_cast<int64_t>(*v));
+}
+
+void writeRequest(JsonWriter& w, const ChatRequest& r) {
+  w.beginObject();
+  writeMember(w, "model", r.model);
+  w.key("messages");
+  w.beginArray();
+  for (const auto& m : r.messages) {
+    w.beginObject();
+    writeMember(w, "role", m.role);
+    writeMember(w, "content", m.content);
+    if (!m.content_parts.is_null()) {
+      w.key("content_parts");
+      w.json(m.content_parts);
+    }
+    if (!m.name.empty()) writeMember(w, "name", m.name);
+    if (!m.tool_call_id.empty()) writeMember(w, "tool_call_id", m.tool_call_id);
+    if (!m.tool_calls.empty()) {
+      w.key("tool_calls");
+      writeToolCalls(w, m.tool_calls);
+    }
+    w.endObject();
+  }
+  w.endArray();
+  writeOptionalNumber(w, "temperature", r.temperature);
+  writeOptionalNumber(w, "top_p", r.top_p);
+  writeOptionalInt(w, "max_tokens", r.max_tokens);
+  if (!r.stop.empty()) {
+    w.key("stop");
+    w.beginArray();
+    for (const auto& s : r.stop) w.string(s);
+    w.endArray();
+  }
+  writeOptionalInt(w, "n", r.n);
+  writeOptionalInt(w, "seed", r.seed);
+  writeOptionalNumber(w, "presence_penalty", r.presence_penalty);
+  writeOptionalNumber(w, "frequency_penalty", r.frequency_penalty);
+  for (const auto& [key, value] : {std::pair<const char*, const Json*>{"tools", &r.tools},
+                                   {"tool_choice", &r.tool_choice},
+                                   {"response_format", &r.response_format}}) {
+    if (value->is_null()) continue;
+    w.key(key);
+    w.json(*value);
+  }
+  if (!r.user.empty()) writeMember(w, "user", r.user);
+  if (r.stream) {
+    w.key("stream");
+    w.boolean(true);
+  }
+  if (r.include_usage) {
+    w.key("include_usage");
+    w.boolean(true);
+  }
+  if (r.extra.is_object() && !r.extra.empty()) {
+    w.key("extra");
+    w.json(r.extra);
+  }
+  w.endObject();
+}
+
+void writeOptions(JsonWriter& w, const RequestOptions& o) {
+  w.beginObject();
+  if (!o.model.empty()) writeMember(w, "model", o.model);
+  if (o.deadline) writeMember(w, "deadline_ms", o.deadline->count());
+  if (o.attempt_timeout) writeMember(w, "attempt_timeout_ms", o.attempt_timeout->count());
+  if (o.ttft_timeout) writeMember(w, "ttft_timeout_ms", o.ttft_timeout->count());
+  writeOptionalInt(w, "max_attempts", o.max_attempts);
+  if (o.priority != 0) writeMember(w, "priority", o.priority);
+  if (!o.metadata.empty()) {
+    w.key("metadata");
+    writeStringMap(w, o.metadata);
+  }
+  w.endObject();
+}
+
+void writeResponse(JsonWriter& w, const ChatResponse& r) {
+  w.beginObject();
+  writeMember(w, "id", r.id);
+  writeMember(w, "model", r.model);
+  writeMember(w, "created", r.created);
+  w.key("choices");
+  w.beginArray();
+  for (const auto& c : r.choices) {
+    w.beginObject();
+    writeMember(w, "index", c.index);
+    writeMember(w, "role", c.role);
+    writeMember(w, "content", c.content);
+    writeMember(w, "finish_reason", c.finish_reason);
+    if (!c.tool_calls.empty()) {
+      w.key("tool_calls");
+      writeToolCalls(w, c.tool_calls);
+    }
+    w.endObject();
+  }
+  w.endArray();
+  w.key("usage");
+  w.beginObject();
+  writeMember(w, "prompt_tokens", r.usage.prompt_tokens);
+  writeMember(w, "completion_tokens", r.usage.completion_tokens);
+  writeMember(w, "total_tokens", r.usage.total_tokens);
+  w.endObject();
+  writeMember(w, "deployment", r.deployment);
+  writeMember(w, "attempts", r.attempts);
+  w.key("cost_usd");
+  w.number(r.cost_usd);
+  w.key("attempt_trail");
+  writeAttempts(w, r.attempt_trail);
+  w.endObject();
+}
+
+void writeError(JsonWriter& w, const Error& e) {
+  w.beginObject();
+  writeMember(w, "code", errorCodeName(e.code));
+  writeMember(w, "message", e.message);
+  writeOptionalInt(w, "http_status", e.http_status);
+  if (e.retry_after) writeMember(w, "retry_after_ms", e.retry_after->count());
+  if (!e.provider.empty()) writeMember(w, "provider", e.provider);
+  if (!e.attempts.empty()) {
+    w.key("attempts");
+    writeAttempts(w, e.attempts);
+  }
+  w.endObject();
+}
+
+}  // namespace
+
+std::string taskToJsonText(const Task& t) {
+  std::string out;
+  out.reserve(256);
+  JsonWriter w(out);
+  w.beginObject();
+  writeMember(w, "id", t.id);
+  writeMember(w, "priority", priorityName(t.priority));
+  w.key("request");
+  writeRequest(w, t.request);
+  w.key("options");
+  writeOptions(w, t.options);
+  if (t.expires_at) writeMember(w, "expires_at_ms", toUnixMillis(*t.expires_at));
+  writeOptionalInt(w, "max_attempts", t.max_attempts);
+  if (!t.metadata.empty()) {
+    w.key("metadata");
+    writeStringMap(w, t.metadata);
+  }
+  w.endObject();
+  return out;
+}
+
+std::string taskResultToJsonText(const TaskResult& r) {
+  std::string out;
+  out.reserve(512);
+  JsonWriter w(out);
+  w.beginObject();
+  writeMember(w, "task_id", r.task_id);
+  writeMember(w, "priority", priorityName(r.priority));
+  writeMember(w, "attempts", r.attempts);
+  writeMember(w, "queue_wait_ns", r.queue_wait.count());
+  writeMember(w, "run_time_ns", r.run_time.count());
+  if (r.outcome) {
+    w.key("response");
+    writeResponse(w, *r.outcome);
+  } else {
+    w.key("error");
+    writeError(w, r.outcome.error());
+  }
+  if (!r.metadata.empty()) {
+    w.key("metadata");
+    writeStringMap(w, r.metadata);
+  }
+  w.endObject();
+  return out;
 }
 
 }  // namespace llmpool::tasks

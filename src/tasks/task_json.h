@@ -3,6 +3,7 @@
 // to OpenAI's names where one exists), versioned by the queue schema, not a wire protocol.
 // Readers are lenient about missing optional fields and strict about types.
 
+#include <string>
 #include <string_view>
 
 #include "llmpool/chat.h"
@@ -28,6 +29,14 @@ Result<Task> taskFromJson(const Json& json);
 
 Json taskResultToJson(const TaskResult& result);
 Result<TaskResult> taskResultFromJson(const Json& json);
+
+/**
+ * The same JSON as taskToJson(t).dump() / taskResultToJson(r).dump() (up to member order), written
+ * straight into a string: the durable queue encodes every task and every result, and building the
+ * tree first costs an allocation per field. Invalid UTF-8 becomes U+FFFD instead of throwing.
+ */
+std::string taskToJsonText(const Task& task);
+std::string taskResultToJsonText(const TaskResult& result);
 
 /** Wall-clock time as integer milliseconds since the Unix epoch, and back. */
 int64_t toUnixMillis(SystemTime t);

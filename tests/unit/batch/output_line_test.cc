@@ -106,6 +106,39 @@ TEST(OutputLineTest, ResultLineFollowsTheTaskUrl) {
   EXPECT_EQ("connect_failed", line["error"]["code"]);
 }
 
+// The runner writes resultLineText(); it must be byte for byte the tree path's line, for every
+// endpoint and for failures (a rerun compares nothing, but readers and tests see one format).
+TEST(OutputLineTest, ResultLineTextIsTheSerializedResultLine) {
+  std::vector<TaskResult> results;
+  for (std::string_view url : {kUrlChat, kUrlMessages}) {
+    TaskResult ok;
+    ok.task_id = "id \"quoted\" \xC3\xA9";
+    ok.outcome = reply("line\nbreak \x01 and invalid \xFF utf-8");
+    ok.metadata[kUrlKey] = std::string(url);
+    results.push_back(ok);
+  }
+  TaskResult embeddings;
+  embeddings.task_id = "e";
+  embeddings.outcome = reply(R"({"object":"list","data":[]})");
+  embeddings.metadata[kUrlKey] = std::string(kUrlEmbeddings);
+  results.push_back(embeddings);
+  TaskResult http_failure;
+  http_failure.task_id = "h";
+  Error e(ErrorCode::RateLimited, "slow down");
+  e.http_status = 429;
+  http_failure.outcome = std::unexpected(e);
+  results.push_back(http_failure);
+  TaskResult no_url;
+  no_url.task_id = "n";
+  no_url.outcome = reply("plain");
+  results.push_back(no_url);
+  for (const auto& r : results) {
+    const std::string text = resultLineText(r);
+    EXPECT_EQ(serializeLine(resultLine(r)), text) << r.task_id;
+    EXPECT_EQ(std::string::npos, text.find('\n'));
+  }
+}
+
 TEST(OutputLineTest, InvalidInputLines) {
   Json owned = invalidInputLine("a", 4, "url: missing", true);
   expectShape(owned);

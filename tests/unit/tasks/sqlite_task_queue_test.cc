@@ -2,6 +2,8 @@
 
 #include "tasks/sqlite_task_queue.h"
 
+#include "tasks/task_json.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -144,6 +146,42 @@ TEST_F(SqliteTaskQueueTest, KillNineLosesNothingCommitted) {
   EXPECT_EQ(q->recoveredOnOpen(), 60u);
   EXPECT_EQ(q->state("k0"), TaskState::Finished);
   EXPECT_EQ(q->state("k99"), TaskState::Queued);
+}
+
+// Databases written before results had their own table kept them in the task row (state 2).
+// Opening one must keep those tasks finished, with their results, and re-queue the leased ones.
+TEST_F(SqliteTaskQueueTest, OpensADatabaseThatStoredResultsInTheTaskRow) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    const std::string done = taskResultToJsonText(okResult("old-done"));
+    const std::string sql =
+        "CREATE TABLE tasks (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, "
+        "priority INTEGER NOT NULL, state INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
+        "enqueued_ms INTEGER NOT NULL, not_before_ms INTEGER, task TEXT NOT NULL, result TEXT, "
+        "finished_ms INTEGER);"
+        "CREATE INDEX tasks_by_state ON tasks(state, seq);"
+        "INSERT INTO tasks(id, priority, state, attempts, enqueued_ms, task, result, finished_ms) "
+        "VALUES('old-done', 2, 2, 1, 0, '" +
+        taskToJsonText(task("old-done")) + "', '" + done +
+        "', 5),"
+        "('old-leased', 2, 1, 0, 0, '" +
+        taskToJsonText(task("old-leased")) + "', NULL, NULL);";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto q = open();
+  EXPECT_EQ(q->recoveredOnOpen(), 1u);
+  EXPECT_EQ(q->state("old-done"), TaskState::Finished);
+  EXPECT_EQ(q->counts().finished, 1u);
+  auto stored = q->result("old-done");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->outcome->text(), "answer old-done");
+  EXPECT_FALSE(q->complete({okResult("old-done")})[0]);  // still exactly once
+  auto leased = q->lease(10, kT0);
+  ASSERT_EQ(leased.size(), 1u);  // only the unfinished one runs again
+  EXPECT_EQ(leased[0].task.id, "old-leased");
 }
 
 TEST_F(SqliteTaskQueueTest, BulkHundredThousandTasks) {

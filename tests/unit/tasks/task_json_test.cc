@@ -96,6 +96,93 @@ TEST(TaskJsonTest, ErrorCodeNamesParseBack) {
   EXPECT_FALSE(parseErrorCode("nope").has_value());
 }
 
+// The direct text encoders (what the SQLite queue stores) must write exactly the tree builders'
+// JSON: every optional field set, tool calls, raw JSON members, an error with its attempt trail.
+TEST(TaskJsonTest, TextEncodersAgreeWithTheTreeBuilders) {
+  Task t = makeEnhancementTask("t-\"2\"", "line\nwith \x01 control", "fix", "gpt-4o-mini");
+  t.priority = Priority::Critical;
+  t.request.temperature = 0.1;
+  t.request.top_p = 0.9;
+  t.request.max_tokens = 64;
+  t.request.n = 2;
+  t.request.seed = -7;
+  t.request.presence_penalty = 0.5;
+  t.request.frequency_penalty = -0.25;
+  t.request.stop = {"END", "STOP"};
+  t.request.tools = Json::array({Json{{"type", "function"}, {"function", {{"name", "f"}}}}});
+  t.request.tool_choice = "auto";
+  t.request.response_format = Json{{"type", "json_object"}};
+  t.request.user = "u";
+  t.request.stream = true;
+  t.request.include_usage = true;
+  t.request.extra = Json{{"logprobs", true}};
+  t.request.messages.push_back(ChatMessage{
+      .role = "assistant",
+      .content = "",
+      .content_parts = Json::array({"p"}),
+      .name = "n",
+      .tool_call_id = "c1",
+      .tool_calls = {ToolCall{.id = "c1", .type = "function", .name = "f", .arguments = "{}"}}});
+  t.options.model = "alias";
+  t.options.deadline = std::chrono::milliseconds(1500);
+  t.options.attempt_timeout = std::chrono::milliseconds(500);
+  t.options.ttft_timeout = std::chrono::milliseconds(200);
+  t.options.max_attempts = 4;
+  t.options.priority = 3;
+  t.options.metadata = {{"k", "v"}};
+  t.expires_at = fromUnixMillis(1'900'000'000'123);
+  t.max_attempts = 3;
+  t.metadata = {{"line", "7"}, {"url", "/v1/chat/completions"}};
+  EXPECT_EQ(Json::parse(taskToJsonText(t)), taskToJson(t));
+  EXPECT_EQ(Json::parse(taskToJsonText(Task{})), taskToJson(Task{}));
+
+  TaskResult ok;
+  ok.task_id = "a";
+  ok.priority = Priority::Low;
+  ChatResponse resp;
+  resp.id = "x";
+  resp.model = "m";
+  resp.created = 1'700'000'000;
+  resp.choices.push_back(ChatChoice{.index = 1,
+                                    .role = "assistant",
+                                    .content = "h\u00e9",
+                                    .tool_calls = {ToolCall{.id = "c", .name = "g"}},
+                                    .finish_reason = "tool_calls"});
+  resp.usage = {.prompt_tokens = 1, .completion_tokens = 2, .total_tokens = 3};
+  resp.deployment = "p/m";
+  resp.attempts = 2;
+  resp.cost_usd = 0.00125;
+  resp.attempt_trail.push_back(Attempt{.deployment = "p/m",
+                                       .skipped = false,
+                                       .succeeded = false,
+                                       .error = ErrorCode::RateLimited,
+                                       .http_status = 429,
+                                       .start_offset = std::chrono::milliseconds(0),
+                                       .duration = std::chrono::milliseconds(30),
+                                       .reason = "429"});
+  ok.outcome = resp;
+  ok.attempts = 2;
+  ok.queue_wait = std::chrono::milliseconds(5);
+  ok.run_time = std::chrono::milliseconds(80);
+  ok.metadata = {{"m", "1"}};
+  EXPECT_EQ(Json::parse(taskResultToJsonText(ok)), taskResultToJson(ok));
+
+  TaskResult failed;
+  failed.task_id = "b";
+  Error e(ErrorCode::ServerError, "upstream said no");
+  e.http_status = 503;
+  e.retry_after = std::chrono::milliseconds(2000);
+  e.provider = "p";
+  e.attempts = resp.attempt_trail;
+  failed.outcome = std::unexpected(e);
+  EXPECT_EQ(Json::parse(taskResultToJsonText(failed)), taskResultToJson(failed));
+  auto back = taskResultFromJson(Json::parse(taskResultToJsonText(failed)));
+  ASSERT_TRUE(back.has_value());
+  ASSERT_FALSE(back->ok());
+  EXPECT_EQ(back->outcome.error().code, ErrorCode::ServerError);
+  EXPECT_EQ(back->outcome.error().retry_after, std::chrono::milliseconds(2000));
+}
+
 TEST(TaskTest, PriorityNamesParse) {
   EXPECT_EQ(parsePriority("CRITICAL"), Priority::Critical);
   EXPECT_EQ(parsePriority("low"), Priority::Low);
