@@ -103,6 +103,10 @@ struct ChatChunk {
   Json tool_calls;      // OpenAI tool_calls delta array, or null
   std::optional<std::string> finish_reason;
   std::optional<Usage> usage;  // the final usage chunk (OpenAI include_usage, Anthropic deltas)
+  /** Filled by the pool on the first chunk it delivers: the deployment streaming the response
+   *  and how many attempts were sent (later chunks leave them empty: the stream cannot move). */
+  std::string deployment;
+  int attempts = 0;
 };
 
 struct EmbeddingRequest {

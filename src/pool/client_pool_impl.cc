@@ -508,6 +508,8 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
         if (!deliver.empty() && !c->saw_first_chunk) {
           c->saw_first_chunk = true;
           c->committed = true;
+          if (c->current) deliver.front().deployment = c->current->name;
+          deliver.front().attempts = c->attempts;
           const Duration ttft = executor_.clock().now() - c->attempt_start;
           ttft_hist_.observe(ttft);
           if (c->current) {

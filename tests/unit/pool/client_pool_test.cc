@@ -429,14 +429,23 @@ TEST_F(ClientPoolTest, StreamFailsOverBeforeTheFirstChunk) {
     return ok;
   });
   std::optional<Result<ChatResponse>> out;
+  std::vector<ChatChunk> chunks;
   pool_->stream(
-      hello(), {}, [](const ChatChunk&) { return true; },
+      hello(), {},
+      [&](const ChatChunk& c) {
+        chunks.push_back(c);
+        return true;
+      },
       [&](Result<ChatResponse> r) { out = std::move(r); });
   executor_.advance(1s);
   ASSERT_TRUE(out.has_value());
   ASSERT_TRUE(out->has_value()) << out->error().describe();
   EXPECT_EQ((*out)->deployment, "backup/m");
   EXPECT_EQ((*out)->text(), "ok");
+  // The caller learns who streams (and after how many attempts) with the first chunk.
+  ASSERT_FALSE(chunks.empty());
+  EXPECT_EQ(chunks.front().deployment, "backup/m");
+  EXPECT_EQ(chunks.front().attempts, 2);
 }
 
 TEST_F(ClientPoolTest, RateLimitedDeploymentIsSkippedForAnotherOne) {
