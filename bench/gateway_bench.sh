@@ -6,6 +6,8 @@
 # Scenarios: instant mock at 32 connections (RPS, server CPU per request); 50 ms mock at 1
 # connection (added p50) and 256 connections (~5,000 RPS: added p99, share of the 5,120 RPS
 # ceiling); RSS of the gateway idle and after 256 connections.
+# Prints one table row per run, then the ratios against issue 5's targets (computed within the
+# run, so they are less sensitive to the machine's load than the absolute numbers).
 # Usage: bench/gateway_bench.sh PATH/TO/llmpool [duration=10s]
 # Not a test: numbers go to docs/benchmarks.md ("## Gateway"). Every run is bounded by
 # `duration` and `timeout`; every process started here is stopped on exit.
@@ -86,7 +88,7 @@ hz=$(getconf CLK_TCK)
 
 # run LABEL PORT CONNS [SERVER_PID...]: one bounded wrk run; prints a table row.
 run() {
-  local label=$1 port=$2 conns=$3; shift 3
+  local key=$1 label=$2 port=$3 conns=$4; shift 4
   local url="http://127.0.0.1:$port"
   timeout 60 wrk -t1 -c"$conns" -d2s -s "$here/chat_post.lua" "$url" >/dev/null  # warm-up
   local before=0 after=0 pid
@@ -103,19 +105,39 @@ run() {
   cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$n" \
     'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
   echo "| $label | $conns | $rps | $p50 | $p99 | $cpu | ${errs:-none} |"
+  echo "$key $rps $(to_ms "$p50") $(to_ms "$p99") $cpu" >>"$out/rows"
 }
 
+# wrk prints latencies as 646.00us, 1.16ms or 1.02s; the summary works in ms.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0
+    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000
+    printf "%.3f", n }'
+}
+# field KEY COLUMN: a value recorded by run (2 rps, 3 p50 ms, 4 p99 ms, 5 CPU µs/req).
+field() { awk -v k="$1" -v c="$2" '$1 == k {print $c}' "$out/rows"; }
+
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| path | conns | RPS | p50 | p99 | proxy CPU µs/req (excl. mock) | errors |"
 echo "|---|---:|---:|---:|---:|---:|---|"
-run "instant mock: direct" "$fast_port" 32 "$fast_pid"
-run "instant mock: HAProxy" "$hafast_port" 32 "$hafast_pid"
-run "instant mock: llmpool serve" "$gwfast_port" 32 "$gwfast_pid"
-run "50 ms mock: direct" "$slow_port" 1 "$slow_pid"
-run "50 ms mock: HAProxy" "$haslow_port" 1 "$haslow_pid"
-run "50 ms mock: llmpool serve" "$gwslow_port" 1 "$gwslow_pid"
-run "50 ms mock: direct" "$slow_port" 256 "$slow_pid"
-run "50 ms mock: HAProxy" "$haslow_port" 256 "$haslow_pid"
-run "50 ms mock: llmpool serve" "$gwslow_port" 256 "$gwslow_pid"
+run fast_direct "instant mock: direct" "$fast_port" 32 "$fast_pid"
+run fast_ha "instant mock: HAProxy" "$hafast_port" 32 "$hafast_pid"
+run fast_gw "instant mock: llmpool serve" "$gwfast_port" 32 "$gwfast_pid"
+run one_direct "50 ms mock: direct" "$slow_port" 1 "$slow_pid"
+run one_ha "50 ms mock: HAProxy" "$haslow_port" 1 "$haslow_pid"
+run one_gw "50 ms mock: llmpool serve" "$gwslow_port" 1 "$gwslow_pid"
+run many_direct "50 ms mock: direct" "$slow_port" 256 "$slow_pid"
+run many_ha "50 ms mock: HAProxy" "$haslow_port" 256 "$haslow_pid"
+run many_gw "50 ms mock: llmpool serve" "$gwslow_port" 256 "$gwslow_pid"
 echo
+# Against the targets of issue 5 (same run, so the ratios are less sensitive to machine load).
+awk -v gw="$(field fast_gw 2)" -v ha="$(field fast_ha 2)" -v cpu="$(field fast_gw 5)" \
+  'BEGIN { printf "instant, 32 conns: gateway/HAProxy RPS %.2fx (target >= 0.8), gateway CPU %.1f us/req (target <= 40)\n", gw / ha, cpu }'
+awk -v gw="$(field one_gw 3)" -v d="$(field one_direct 3)" -v ha="$(field one_ha 3)" \
+  'BEGIN { printf "50 ms, 1 conn: added p50 %+.2f ms (HAProxy %+.2f; target <= 0.15)\n", gw - d, ha - d }'
+awk -v gw="$(field many_gw 4)" -v d="$(field many_direct 4)" -v ha="$(field many_ha 4)" \
+    -v rps="$(field many_gw 2)" -v drps="$(field many_direct 2)" -v harps="$(field many_ha 2)" \
+  'BEGIN { printf "50 ms, 256 conns: added p99 %+.2f ms (HAProxy %+.2f; target <= 1); %.1f %% of 5,120 RPS (direct %.1f %%, HAProxy %.1f %%; target >= 98)\n", gw - d, ha - d, rps / 51.2, drps / 51.2, harps / 51.2 }'
 echo "gateway RSS: idle $((idle_rss / 1024)) MiB; peak after 256 connections $(( $(hwm_kb "$gwslow_pid") / 1024 )) MiB"
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -162,7 +162,7 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
     RequestRecord rec;
     rec.route = routeName(route);
     rec.status = 401;
-    rec.error_code = std::string(authFailureName(key.error().reason));
+    rec.error_code = authFailureName(key.error().reason);
     rec.remote = writer.remoteAddress();
     rec.duration = MonotonicClock::now() - started;
     shared_->logger.request(rec);

@@ -81,7 +81,6 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
   bool stream = false;
   bool client_usage = false;  // OpenAI stream_options.include_usage as the client asked
   std::string alias;
-  std::string remote;
 
   std::mutex mu;
   RequestHandle handle;       // guarded by mu
@@ -97,8 +96,8 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
   void onDone(Result<ChatResponse> result);
   void onDisconnect();
   void sendStreamHead(const std::string& deployment, std::optional<int> attempts);
-  void finishLog(unsigned status, const std::string& deployment, int attempts, const Usage& usage,
-                 std::string error_code);
+  void finishLog(unsigned status, std::string_view deployment, int attempts, const Usage& usage,
+                 std::string_view error_code);
 };
 
 void ChatExchange::start(ChatRequest request) {
@@ -201,12 +200,11 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
     }
     lock.unlock();
     lease.settle(MonotonicClock::now(), 0);
-    std::string deployment;
+    std::string_view deployment;
     for (const auto& a : e.attempts) {
       if (!a.skipped) deployment = a.deployment;
     }
-    finishLog(status, deployment, attemptsSent(e.attempts), Usage{},
-              std::string(errorCodeName(e.code)));
+    finishLog(status, deployment, attemptsSent(e.attempts), Usage{}, errorCodeName(e.code));
     return;
   }
   const ChatResponse& r = *result;
@@ -248,8 +246,8 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
   finishLog(status, r.deployment, r.attempts, r.usage, "");
 }
 
-void ChatExchange::finishLog(unsigned status, const std::string& deployment, int attempts,
-                             const Usage& usage, std::string error_code) {
+void ChatExchange::finishLog(unsigned status, std::string_view deployment, int attempts,
+                             const Usage& usage, std::string_view error_code) {
   const Duration took = MonotonicClock::now() - call.started;
   call.shared.metrics.requestFinished(route, status, took, stream);
   RequestRecord rec;
@@ -264,8 +262,8 @@ void ChatExchange::finishLog(unsigned status, const std::string& deployment, int
   rec.ttft = ttft;
   rec.prompt_tokens = usage.prompt_tokens;
   rec.completion_tokens = usage.completion_tokens;
-  rec.error_code = std::move(error_code);
-  rec.remote = remote;
+  rec.error_code = error_code;
+  rec.remote = call.writer.remoteAddress();
   call.shared.logger.request(rec);
 }
 
@@ -274,7 +272,7 @@ void refuse(ModelCall& call, Dialect dialect, Route route, const Error& error,
             const std::string& alias, std::string_view key_name) {
   server::Response r = errorResponse(dialect, error, ErrorOrigin::Gateway);
   const unsigned status = r.result_int();
-  const std::string remote = call.writer.remoteAddress();
+  const std::string& remote = call.writer.remoteAddress();  // the connection's, outlives send
   call.writer.send(std::move(r));
   const Duration took = MonotonicClock::now() - call.started;
   call.shared.metrics.requestFinished(route, status, took, false);
@@ -284,7 +282,7 @@ void refuse(ModelCall& call, Dialect dialect, Route route, const Error& error,
   rec.key_name = key_name;
   rec.alias = alias;
   rec.duration = took;
-  rec.error_code = std::string(errorCodeName(error.code));
+  rec.error_code = errorCodeName(error.code);
   rec.remote = remote;
   call.shared.logger.request(rec);
 }
@@ -315,7 +313,6 @@ void serveChat(Dialect dialect, const server::Request& request, ModelCall call) 
   exchange->stream = chat.stream;
   exchange->client_usage = chat.include_usage;
   exchange->alias = chat.model;
-  exchange->remote = exchange->call.writer.remoteAddress();
   exchange->start(std::move(chat));
 }
 
@@ -344,12 +341,10 @@ void serveEmbeddings(const server::Request& request, ModelCall call) {
     ModelCall call;
     KeyLease lease;
     std::string alias;
-    std::string remote;
     bool base64 = false;
   };
   auto state = std::make_shared<State>(
-      State{std::move(call), std::move(*lease), req.model, "", req.encoding_format == "base64"});
-  state->remote = state->call.writer.remoteAddress();
+      State{std::move(call), std::move(*lease), req.model, req.encoding_format == "base64"});
   // The provider is always asked for floats; base64 is the gateway's own encoding.
   req.encoding_format.clear();
   RequestOptions options;
@@ -381,7 +376,7 @@ void serveEmbeddings(const server::Request& request, ModelCall call) {
           }
           state->lease.settle(MonotonicClock::now(), 0);
           rec.attempts = attemptsSent(r.error().attempts);
-          rec.error_code = std::string(errorCodeName(r.error().code));
+          rec.error_code = errorCodeName(r.error().code);
         }
         const Duration took = MonotonicClock::now() - state->call.started;
         state->call.shared.metrics.requestFinished(route, status, took, false);
@@ -390,7 +385,7 @@ void serveEmbeddings(const server::Request& request, ModelCall call) {
         rec.key_name = state->lease.keyName();
         rec.alias = state->alias;
         rec.duration = took;
-        rec.remote = state->remote;
+        rec.remote = state->call.writer.remoteAddress();
         state->call.shared.logger.request(rec);
       });
   // A client that leaves cancels the embedding too.

@@ -21,20 +21,22 @@ enum class LogLevel { Trace, Debug, Info, Warn, Error, Off };
 std::optional<LogLevel> parseLogLevel(std::string_view text);
 std::string_view logLevelName(LogLevel level);
 
+// Views only: a record is built for every request (most of them not logged at the usual
+// thresholds), so it must cost no allocation; everything it names outlives the request() call.
 struct RequestRecord {
   std::string_view route;
   unsigned status = 0;
   std::string_view key_name;  // the key's configured name, never the key
-  std::string alias;
-  std::string deployment;
+  std::string_view alias;
+  std::string_view deployment;
   int attempts = 0;
   bool stream = false;
   Duration duration{};
   std::optional<Duration> ttft;
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
-  std::string error_code;  // errorCodeName of a failure, "" on success
-  std::string remote;
+  std::string_view error_code;  // errorCodeName of a failure, "" on success
+  std::string_view remote;
 };
 
 /** Thread-safe: each line is formatted first and written with a single write(2). */

@@ -6,8 +6,11 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <mutex>
 #include <optional>
 #include <vector>
+
+#include <sys/socket.h>
 
 #include "server/wire_format.h"
 #include "server/worker.h"
@@ -36,6 +39,18 @@ tcp::socket& lowestLayer(asio::ssl::stream<tcp::socket>& s) { return s.next_laye
 // While a handler works on a request the connection keeps a read pending: it notices a client
 // that goes away (EOF or error -> disconnect callbacks) and picks up a pipelined request, which
 // waits in pending_ until the current response is written.
+//
+// Direct responses: a handler that answers from another thread (the gateway answers from the
+// pool's transport thread) would cost a hop to the I/O thread per response: a wake-up, a queued
+// handler, a context switch. Instead, while an exchange runs on a plain-TCP keep-alive connection
+// with nothing else to write, the connection opens a "direct window" for it (direct_id_): the
+// answering thread formats the response and sends it with one non-blocking sendmsg under
+// direct_mu_, and records the fact in direct_done_. The I/O thread takes note of it
+// (syncDirect) the next time it runs for this connection: the next request, an EOF, the sweep.
+// Everything that could conflict with such a write (a write of its own, close, drain, a
+// pipelined request, Connection: close) first closes the window under the same mutex, and the
+// socket is closed only after that, so the other thread never touches a closed descriptor. A send
+// that does not take the whole response hands the rest to the I/O thread.
 template <class Stream>
 class ConnectionImpl final : public Connection {
  public:
@@ -68,7 +83,7 @@ class ConnectionImpl final : public Connection {
   // ---- Exchange operations -------------------------------------------------------------------
 
   void sendResponse(uint64_t id, Response response) override {
-    if (!acceptsHead(id)) return;
+    if (revokeDirect(id) || !acceptsHead(id)) return;
     if (!response.keep_alive()) keep_alive_ = false;
     response_started_ = true;
     const std::size_t body_size = response.body().size();
@@ -79,7 +94,7 @@ class ConnectionImpl final : public Connection {
   }
 
   void startStream(uint64_t id, ResponseHead head) override {
-    if (!acceptsHead(id)) return;
+    if (revokeDirect(id) || !acceptsHead(id)) return;
     if (http10_) keep_alive_ = false;  // no chunked encoding: the body ends at close
     framing_ = http10_ ? Framing::UntilClose : Framing::Chunked;
     response_started_ = true;
@@ -111,7 +126,7 @@ class ConnectionImpl final : public Connection {
   }
 
   void abortExchange(uint64_t id) override {
-    if (id != active_ || closed_) return;
+    if (revokeDirect(id) || id != active_ || closed_) return;
     if (!response_started_) return close(true);  // nothing sent: a plain TCP reset
     // Mid-response: deliver what was written, then close without ending the body, so the client
     // sees a response cut short (a reset now would make the kernel drop the queued bytes).
@@ -121,7 +136,7 @@ class ConnectionImpl final : public Connection {
   }
 
   void abandonExchange(uint64_t id) override {
-    if (id != active_ || closed_ || response_complete_) return;
+    if (revokeDirect(id) || id != active_ || closed_ || response_complete_) return;
     if (response_started_) return close(false);
     Response response{http::status::internal_server_error, 11};
     response.set(http::field::content_type, "application/json");
@@ -139,9 +154,61 @@ class ConnectionImpl final : public Connection {
     if (id == active_ && !exchange_written_) callbacks_.push_back(std::move(callback));
   }
 
+  bool sendFromAnyThread(uint64_t id, const Response& response) override {
+    if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+      return false;  // TLS state belongs to the I/O thread
+    } else {
+      if (direct_hint_.load(std::memory_order_acquire) != id || !response.keep_alive()) {
+        return false;
+      }
+      // Formatted before taking the lock, into this thread's reusable buffer; the body is sent
+      // from where it is (no copy).
+      thread_local std::string head;
+      head.clear();
+      const std::string& body = response.body();
+      appendHead(head, response.base(), Framing::ContentLength, body.size(), true);
+      iovec parts[2] = {{head.data(), head.size()}, {const_cast<char*>(body.data()), body.size()}};
+      msghdr msg{};
+      msg.msg_iov = parts;
+      msg.msg_iovlen = body.empty() ? 1 : 2;
+      const std::size_t total = head.size() + body.size();
+      std::lock_guard lock(direct_mu_);
+      if (direct_id_ != id) return false;
+      direct_id_ = 0;
+      direct_hint_.store(0, std::memory_order_relaxed);
+      const ssize_t sent = ::sendmsg(stream_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent <= 0) return false;  // full buffer or error: the I/O thread writes (and sees it)
+      if (static_cast<std::size_t>(sent) == total) {
+        direct_done_.store(id, std::memory_order_release);
+        return true;
+      }
+      // Part went out: the rest is the I/O thread's to write (the window stays closed, so
+      // nothing else is written in between).
+      std::string rest;
+      rest.reserve(total - static_cast<std::size_t>(sent));
+      const std::size_t from = static_cast<std::size_t>(sent);
+      if (from < head.size()) {
+        rest.append(head, from);
+        rest.append(body);
+      } else {
+        rest.append(body, from - head.size());
+      }
+      buffered_.store(rest.size(), std::memory_order_relaxed);
+      asio::post(executor_, [self = self(), id, rest = std::move(rest)]() mutable {
+        self->finishDirect(id, std::move(rest));
+      });
+      return true;
+    }
+  }
+
+  void collectDirectResponse() override {
+    if (direct_done_.load(std::memory_order_acquire) != 0) syncDirect(false);
+  }
+
   // ---- Worker operations ---------------------------------------------------------------------
 
   void drain() override {
+    syncDirect(true);  // the current response (if any) becomes the last one: no direct write
     draining_ = true;
     if (active_ == 0) return close(false);
     keep_alive_ = false;  // the current response is the last one
@@ -149,6 +216,9 @@ class ConnectionImpl final : public Connection {
 
   void close(bool reset) override {
     if (closed_) return;
+    // After this no other thread touches the socket; an exchange it answered is complete, so
+    // its disconnect callbacks must not run.
+    syncDirect(true);
     closed_ = true;
     gone_.store(true, std::memory_order_release);
     worker_->unlink(this);
@@ -179,6 +249,61 @@ class ConnectionImpl final : public Connection {
 
   bool acceptsHead(uint64_t id) const { return id == active_ && !closed_ && !response_started_; }
 
+  // ---- Direct responses (see the class comment) ------------------------------------------------
+
+  void openDirect(uint64_t id) {
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      if (!keep_alive_ || head_only_ || draining_ || writing_ || !out_pending_.empty()) return;
+      std::lock_guard lock(direct_mu_);
+      direct_id_ = id;
+      direct_hint_.store(id, std::memory_order_release);
+    }
+  }
+
+  // Takes note of a direct response (and with `revoke`, closes the window first, so no direct
+  // write can follow). Returns true when the active exchange turned out to be answered already.
+  bool syncDirect(bool revoke) {
+    if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+      return false;
+    } else {
+      if (!revoke && direct_done_.load(std::memory_order_acquire) == 0) return false;
+      uint64_t done = 0;
+      {
+        std::lock_guard lock(direct_mu_);
+        if (revoke) {
+          direct_id_ = 0;
+          direct_hint_.store(0, std::memory_order_relaxed);
+        }
+        done = direct_done_.exchange(0, std::memory_order_acq_rel);
+      }
+      if (done == 0 || done != active_ || closed_) return false;
+      // The response is on the wire: the same bookkeeping as after a write of our own, minus
+      // the things a direct window excludes (Connection: close, pipelined requests, writes).
+      response_started_ = true;
+      response_complete_ = false;
+      exchange_written_ = true;
+      callbacks_.clear();
+      active_ = 0;
+      // A read is pending for the whole exchange (dispatch starts it), except when the caller is
+      // the end of a read (onRequest, onReadError), which goes on to dispatch or close.
+      if (reading_) setDeadline(options().read_timeout);
+      return true;
+    }
+  }
+
+  // An exchange op on the I/O thread: closes the window. True when `id` was answered directly
+  // already, so the op is stale.
+  bool revokeDirect(uint64_t id) { return id == active_ && syncDirect(true); }
+
+  // The rest of a response whose first bytes were sent directly.
+  void finishDirect(uint64_t id, std::string rest) {
+    if (id != active_ || closed_) return;
+    response_started_ = true;
+    out_pending_.append(rest);
+    response_complete_ = true;
+    flush();
+  }
+
   // ---- Reading -------------------------------------------------------------------------------
 
   void readRequest() {
@@ -201,6 +326,7 @@ class ConnectionImpl final : public Connection {
   }
 
   void onReadSome(ErrorCode ec) {
+    collectDirectResponse();
     if (ec) return onReadError(ec);
     if (parser_->is_done()) return onRequest();
     if (parser_->is_header_done() && !continue_checked_) {
@@ -220,7 +346,9 @@ class ConnectionImpl final : public Connection {
     reading_ = false;
     if (closed_) return;
     Request request = parser_->release();
-    if (active_ != 0) {
+    // A pipelined request waits for the current response, which must then be written here (so
+    // the window closes), unless it was answered directly meanwhile.
+    if (active_ != 0 && !syncDirect(true)) {
       // Pipelined: answered after the current one (dropped if this connection will close).
       if (keep_alive_) pending_.emplace(std::move(request));
       return;
@@ -238,7 +366,7 @@ class ConnectionImpl final : public Connection {
       return close(false);  // the client closed or the socket failed
     }
     // A malformed or oversized request: answer it (unless busy with the previous one) and close.
-    if (active_ != 0) {
+    if (active_ != 0 && !syncDirect(true)) {
       keep_alive_ = false;
       return;
     }
@@ -276,6 +404,7 @@ class ConnectionImpl final : public Connection {
     if (http10_) keep_alive_ = false;
     head_only_ = request.method() == http::verb::head;
     clearDeadline();
+    openDirect(id);
     {
       ResponseWriter writer(std::make_shared<Exchange>(shared_from_this(), id));
       try {
@@ -369,8 +498,12 @@ class ConnectionImpl final : public Connection {
   bool exchange_written_ = false;
   bool streaming_ = false;
   bool abort_after_flush_ = false;
-  bool continue_checked_ = false;  // Expect: 100-continue looked at for the request being read  //
-                                   // abort() mid-response: close once the buffers are written
+  bool continue_checked_ = false;  // Expect: 100-continue looked at for the request being read
+  // Direct responses (class comment). direct_hint_ mirrors direct_id_ for a lock-free pre-check.
+  std::mutex direct_mu_;
+  uint64_t direct_id_ = 0;                // guarded by direct_mu_: the exchange with a window
+  std::atomic<uint64_t> direct_hint_{0};  // == direct_id_
+  std::atomic<uint64_t> direct_done_{0};  // answered directly, not yet noted by the I/O thread
 };
 
 }  // namespace

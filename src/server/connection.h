@@ -2,8 +2,9 @@
 // The stream-independent face of one accepted connection, as ResponseWriter and the worker see
 // it. The implementation (connection.cc) is a template over the byte stream (plain TCP or TLS).
 //
-// Thread contract: every method here except executor() and the atomics runs on the connection's
-// own I/O thread. ResponseWriter hops there with asio::post when called from elsewhere.
+// Thread contract: every method here except executor(), the atomics and sendFromAnyThread() runs
+// on the connection's own I/O thread. ResponseWriter hops there with asio::post when called from
+// elsewhere, except for a complete response that sendFromAnyThread() can write at once.
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -44,11 +45,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual void abandonExchange(uint64_t id) = 0;
   virtual void addDisconnectCallback(uint64_t id, std::function<void()> callback) = 0;
 
+  /** Any thread: writes the complete response of exchange `id` straight to the socket when the
+   *  connection allows it (plain TCP, keep-alive, nothing else being written), so answering from
+   *  a producer thread costs no hop to the I/O thread (which takes note of it later, when it next
+   *  runs for this connection). Returns false when it did nothing; the caller then posts
+   *  sendResponse as usual. */
+  virtual bool sendFromAnyThread(uint64_t id, const Response& response) = 0;
+
   // Worker operations.
   /** Server stop: close now when idle, otherwise close after the current response. */
   virtual void drain() = 0;
   /** Closes the socket; fires disconnect callbacks of an unfinished exchange. */
   virtual void close(bool reset) = 0;
+  /** Takes note of a response sendFromAnyThread() completed (keep-alive deadline, next request).
+   *  Called by the worker's sweep so an idle connection cannot escape its read timeout. */
+  virtual void collectDirectResponse() = 0;
 
   Executor executor() const { return executor_; }
   /** True once the connection is closed (by either side). Readable from any thread. */

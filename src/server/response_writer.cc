@@ -35,6 +35,14 @@ void ResponseWriter::run(Fn fn) {
 void ResponseWriter::send(Response response) {
   if (exchange_->started.exchange(true)) return;
   exchange_->completed.store(true, std::memory_order_release);
+  // From another thread, a complete response usually goes straight to the socket (no hop); only
+  // when nothing posted earlier is still waiting, so calls keep their order.
+  Exchange& ex = *exchange_;
+  if (ex.queued.load(std::memory_order_acquire) == 0 &&
+      !ex.connection->executor().running_in_this_thread() &&
+      ex.connection->sendFromAnyThread(ex.id, response)) {
+    return;
+  }
   run([r = std::move(response)](Connection& c, uint64_t id) mutable {
     c.sendResponse(id, std::move(r));
   });

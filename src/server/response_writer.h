@@ -11,7 +11,9 @@
 // - Exactly one of send() / startStream()+finish() / abort() takes effect; later calls are
 //   ignored. Chunks are written in call order; call from one thread at a time per exchange.
 // - Calls from the connection's I/O thread act directly; calls from other threads are posted to
-//   that thread (FIFO), so a producer on another thread never blocks.
+//   that thread (FIFO), so a producer on another thread never blocks. Exception: send() from
+//   another thread on a plain-TCP keep-alive connection usually writes the response itself with
+//   one non-blocking send (no hop to the I/O thread; see connection.cc, "direct responses").
 // - The handle is a cheap copyable reference (shared_ptr). When the last copy is dropped without
 //   an answer, the server answers 500 (nothing sent yet) or closes the connection (a stream was
 //   started but not finished).

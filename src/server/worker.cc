@@ -51,6 +51,9 @@ void Worker::sweep() {
   // connection alive through its close().
   std::vector<std::shared_ptr<Connection>> expired;
   for (Connection* c = head_; c; c = c->next_) {
+    // A response written by another thread arms the keep-alive deadline only once noted here or
+    // by the connection's next I/O event.
+    c->collectDirectResponse();
     if (c->deadline_ > now) continue;
     if (auto alive = c->weak_from_this().lock()) expired.push_back(std::move(alive));
   }
