@@ -54,7 +54,7 @@ server::Response jsonResponse(std::string body) {
 }
 
 // The deployment serving a stream, from the first chunk's model, when the alias has exactly one
-// deployment with that upstream model name (the pool reports the deployment only at the end).
+// deployment with that upstream model name (for completers whose chunks do not name it).
 std::string deploymentForModel(const PoolConfig& config, const std::string& alias,
                                const std::string& model) {
   auto it = config.models.find(alias);
@@ -157,7 +157,13 @@ bool ChatExchange::onChunk(const ChatChunk& chunk) {
   if (!head_sent) {
     ttft = MonotonicClock::now() - call.started;
     call.shared.metrics.timeToFirstChunk(route, *ttft);
-    sendStreamHead(deploymentForModel(call.generation->config, alias, chunk.model), std::nullopt);
+    // The pool names the deployment on the first chunk; for a completer that does not, it is
+    // inferred from the chunk's model.
+    if (!chunk.deployment.empty()) {
+      sendStreamHead(chunk.deployment, chunk.attempts);
+    } else {
+      sendStreamHead(deploymentForModel(call.generation->config, alias, chunk.model), std::nullopt);
+    }
   }
   if (dialect == Dialect::Anthropic) {
     std::string events = encoder.encode(chunk);
@@ -210,9 +216,9 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
   const ChatResponse& r = *result;
   unsigned status = gone ? kClientClosedRequest : 200;
   if (!gone && !stream) {
-    Json body = dialect == Dialect::Anthropic ? providers::toAnthropicResponse(r)
-                                              : providers::toOpenAIChatResponse(r);
-    server::Response response = jsonResponse(dumpJson(body));
+    server::Response response =
+        jsonResponse(dialect == Dialect::Anthropic ? dumpJson(providers::toAnthropicResponse(r))
+                                                   : providers::openAIChatResponseText(r));
     setSuccessTrailHeaders(response.base(), r.deployment, r.attempts, r.attempt_trail);
     call.writer.send(std::move(response));
   } else if (!gone) {
@@ -293,14 +299,21 @@ void serveChat(Dialect dialect, const server::Request& request, ModelCall call) 
   const Route route = routeOf(dialect);
   call.shared.metrics.requestStarted();
   Error error;
-  auto body = parseBody(request, error);
-  if (!body) return refuse(call, dialect, route, error, "", call.key ? call.key->name : "");
-  auto parsed = dialect == Dialect::Anthropic ? providers::parseAnthropicRequest(*body)
-                                              : providers::parseOpenAIChatRequest(*body);
-  if (!parsed) {
-    return refuse(call, dialect, route, parsed.error(), "", call.key ? call.key->name : "");
+  // The common OpenAI request is read straight from the text; anything else (and every error)
+  // goes through the DOM parser, whose messages name the offending field.
+  std::optional<ChatRequest> fast;
+  if (dialect == Dialect::OpenAI) fast = providers::parseOpenAIChatRequestText(request.body());
+  if (!fast) {
+    auto body = parseBody(request, error);
+    if (!body) return refuse(call, dialect, route, error, "", call.key ? call.key->name : "");
+    auto parsed = dialect == Dialect::Anthropic ? providers::parseAnthropicRequest(*body)
+                                                : providers::parseOpenAIChatRequest(*body);
+    if (!parsed) {
+      return refuse(call, dialect, route, parsed.error(), "", call.key ? call.key->name : "");
+    }
+    fast = std::move(*parsed);
   }
-  ChatRequest chat = std::move(*parsed);
+  ChatRequest chat = std::move(*fast);
   auto lease = KeyRing::admit(call.key, chat.model, MonotonicClock::now(), estimateTokens(chat));
   if (!lease) {
     call.shared.metrics.authFailure(lease.error().reason);
