@@ -140,12 +140,18 @@ bool JsonReader::readString(std::string& out) {
   return scanString(&out);
 }
 
-bool JsonReader::readInt(int64_t& out) {
+bool JsonReader::numberText(std::string_view& text) {
   if (peek() != Kind::Number) return fail();
   fresh_ = false;
   const size_t start = pos_;
   if (!scanNumber()) return false;
-  const std::string_view digits = text_.substr(start, pos_ - start);
+  text = text_.substr(start, pos_ - start);
+  return true;
+}
+
+bool JsonReader::readInt(int64_t& out) {
+  std::string_view digits;
+  if (!numberText(digits)) return false;
   if (digits.find_first_of(".eE") != std::string_view::npos) return fail();
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
   if (ec != std::errc() || end != digits.data() + digits.size()) return fail();
@@ -153,11 +159,8 @@ bool JsonReader::readInt(int64_t& out) {
 }
 
 bool JsonReader::readNumber(double& out) {
-  if (peek() != Kind::Number) return fail();
-  fresh_ = false;
-  const size_t start = pos_;
-  if (!scanNumber()) return false;
-  const std::string_view digits = text_.substr(start, pos_ - start);
+  std::string_view digits;
+  if (!numberText(digits)) return false;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
   if (ec != std::errc() || end != digits.data() + digits.size()) return fail();
   return true;

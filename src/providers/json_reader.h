@@ -58,6 +58,8 @@ class JsonReader {
   /** Reads the string at pos_ (a '"'); appends the decoded text to `out` unless it is null. */
   bool scanString(std::string* out);
   bool scanNumber();
+  /** Scans the number at the next value and views its text. */
+  bool numberText(std::string_view& text);
   bool skipNested(int depth);
 
   std::string_view text_;

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "raw_client.h"
 #include "server/server.h"
 
 namespace llmpool::server {
@@ -23,56 +24,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Client {
- public:
-  explicit Client(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~Client() { closeNow(); }
-  bool connected() const { return connected_; }
-  void send(const std::string& data) { ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL); }
-  /** Reads until `marker` is in the buffer (or EOF / 5 s); returns everything up to it. */
-  std::string readUntil(const std::string& marker) {
-    while (buffer_.find(marker) == std::string::npos) {
-      char buf[65536];
-      const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      buffer_.append(buf, static_cast<size_t>(n));
-    }
-    const auto pos = buffer_.find(marker);
-    std::string out = pos == std::string::npos ? buffer_ : buffer_.substr(0, pos + marker.size());
-    buffer_.erase(0, out.size());
-    return out;
-  }
-  /** Reads exactly `n` more bytes (fewer on EOF / 5 s). */
-  std::string readBytes(std::size_t n) {
-    while (buffer_.size() < n) {
-      char buf[65536];
-      const ssize_t got = recv(fd_, buf, sizeof buf, 0);
-      if (got <= 0) break;
-      buffer_.append(buf, static_cast<size_t>(got));
-    }
-    std::string out = buffer_.substr(0, std::min(n, buffer_.size()));
-    buffer_.erase(0, out.size());
-    return out;
-  }
-  void closeNow() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buffer_;
-};
+using Client = llmpool::testing::RawClient;
 
 std::string get(const std::string& path) { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
 

@@ -15,6 +15,7 @@
 #include <future>
 #include <thread>
 
+#include "raw_client.h"
 #include "subprocess.h"
 
 namespace llmpool::server {
@@ -23,51 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace http = boost::beast::http;
 
-// A raw client socket: lets tests control keep-alive, partial sends and closing.
-class RawClient {
- public:
-  explicit RawClient(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawClient() { closeNow(); }
-  bool connected() const { return connected_; }
-  void send(const std::string& data) { ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL); }
-  /** Reads until `marker` appears in what was read (or EOF / 5 s). */
-  std::string readUntil(const std::string& marker) {
-    while (buffer_.find(marker) == std::string::npos) {
-      char buf[4096];
-      ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      buffer_.append(buf, static_cast<size_t>(n));
-    }
-    auto pos = buffer_.find(marker);
-    std::string out = pos == std::string::npos ? buffer_ : buffer_.substr(0, pos + marker.size());
-    buffer_.erase(0, out.size());
-    return out;
-  }
-  /** True when the server closed the connection (EOF or reset) within the receive timeout. */
-  bool closedByPeer() {
-    char buf[256];
-    ssize_t n = recv(fd_, buf, sizeof buf, 0);
-    return n == 0 || (n < 0 && errno == ECONNRESET);
-  }
-  void closeNow() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buffer_;
-};
+using llmpool::testing::RawClient;
 
 std::string get(const std::string& path) { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
 
