@@ -508,7 +508,8 @@ TEST(TransportTest, ConnectionsAreCountedPerHostOpenBusyIdle) {
   }
   bool both_busy = false;
   for (int i = 0; i < 200 && !both_busy; ++i) {  // bounded: at most 2 s
-    const auto* h = hostStats(transport->stats(), first.baseUrl());
+    const TransportStats now = transport->stats();
+    const auto* h = hostStats(now, first.baseUrl());
     both_busy = h && h->busy == 2;
     if (!both_busy) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
