@@ -20,24 +20,8 @@ for tool in wrk haproxy; do
   command -v "$tool" >/dev/null || { echo "$tool is not installed (apt-get install $tool)" >&2; exit 1; }
 done
 
-out=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$out"
-}
-trap cleanup EXIT
-
-# start NAME CMD...: runs CMD with stdout to $out/NAME.port, returns its first line (the port).
-start() {
-  local name=$1; shift
-  "$@" >"$out/$name.port" 2>"$out/$name.log" &
-  pids+=($!)
-  eval "${name}_pid=$!"
-  for _ in $(seq 200); do [ -s "$out/$name.port" ] && break; sleep 0.05; done
-  [ -s "$out/$name.port" ] || { echo "$name did not start:" >&2; cat "$out/$name.log" >&2; exit 1; }
-}
+# shellcheck source=bench/processes.sh
+source "$(dirname "$0")/processes.sh"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

@@ -17,23 +17,8 @@ seconds=${3:-10}
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" -ge 4096 ] || echo "warning: ulimit -n is $(ulimit -n); 1,024 connections need more" >&2
 
-out=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$out"
-}
-trap cleanup EXIT
-
-# start NAME CMD...: runs CMD with stdout to $out/NAME.port and waits for its first line (the port).
-start() {
-  local name=$1; shift
-  "$@" >"$out/$name.port" 2>"$out/$name.log" &
-  pids+=($!)
-  for _ in $(seq 200); do [ -s "$out/$name.port" ] && break; sleep 0.05; done
-  [ -s "$out/$name.port" ] || { echo "$name did not start:" >&2; cat "$out/$name.log" >&2; exit 1; }
-}
+# shellcheck source=bench/processes.sh
+source "$(dirname "$0")/processes.sh"
 
 start fast "$bin" mock --listen 127.0.0.1:0 --threads 2
 start slow "$bin" mock --listen 127.0.0.1:0 --threads 2 --latency 50ms
