@@ -2,6 +2,7 @@
 // Counters shared by the shards of one transport; updated from loop threads and from libcurl's
 // socket callbacks, read by stats() from any thread.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <map>
