@@ -3,6 +3,7 @@
 #include <cctype>
 #include <unordered_map>
 
+#include "batch/input_line_text.h"
 #include "providers/anthropic_inbound.h"
 #include "providers/openai_inbound.h"
 
@@ -147,6 +148,12 @@ bool isBlankLine(std::string_view text) {
 
 std::expected<Task, InputError> parseInputLine(std::string_view text, size_t line,
                                                const InputRules& rules) {
+  if (auto task = parseInputLineText(text, line, rules)) return std::move(*task);
+  return parseInputLineJson(text, line, rules);
+}
+
+std::expected<Task, InputError> parseInputLineJson(std::string_view text, size_t line,
+                                                   const InputRules& rules) {
   LineContext ctx{line, std::nullopt};
   std::string problem;
   auto parsed = parseJson(text, problem);

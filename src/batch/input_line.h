@@ -52,6 +52,10 @@ struct InputRules {
 std::expected<Task, InputError> parseInputLine(std::string_view text, size_t line,
                                                const InputRules& rules);
 
+/** parseInputLine() through the JSON tree only: the reference the fast path is tested against. */
+std::expected<Task, InputError> parseInputLineJson(std::string_view text, size_t line,
+                                                   const InputRules& rules);
+
 /** True for a line holding only whitespace (skipped: not a request, not an error). */
 bool isBlankLine(std::string_view text);
 

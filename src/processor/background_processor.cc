@@ -316,12 +316,15 @@ struct BackgroundProcessor::Impl {
         applyGraceLocked();
         mode = stop_mode_;
       }
-      handleCompletions(std::move(done));
+      // The answers free their slots first and new tasks go out before the finished ones are
+      // stored: the commit does not delay the next requests.
+      std::vector<TaskResult> finals = settle(std::move(done));
       if (mode == StopMode::Cancel) {
         cancelEverything();
       } else if (mode != StopMode::Pause) {
         dispatch();
       }
+      store(std::move(finals));
       if (mode && finishedFor(*mode)) {
         std::lock_guard lock(mu_);
         exited_ = true;
@@ -508,8 +511,11 @@ struct BackgroundProcessor::Impl {
     if (cancel_now) handle.cancel();
   }
 
-  void handleCompletions(std::vector<Completion> done) {
-    if (done.empty()) return;
+  void handleCompletions(std::vector<Completion> done) { store(settle(std::move(done))); }
+
+  /** Frees the answered flights' slots and re-queues the retries; returns the final results. */
+  std::vector<TaskResult> settle(std::vector<Completion> done) {
+    if (done.empty()) return {};
     const SystemTime now = clock.systemNow();
     std::vector<tasks::RequeueItem> requeues;
     std::vector<TaskResult> finals;
@@ -564,6 +570,10 @@ struct BackgroundProcessor::Impl {
       std::lock_guard lock(mu_);
       kick_ = true;  // a retry with no backoff is ready now
     }
+    return finals;
+  }
+
+  void store(std::vector<TaskResult> finals) {
     if (finals.empty()) return;
     // Stored first, then delivered: after a crash the queue, not the sink, is the truth.
     // This is the group commit: every completion that arrived since the last round is stored in

@@ -181,6 +181,14 @@ bool JsonReader::readNull() {
 
 bool JsonReader::skipValue() { return skipNested(0); }
 
+bool JsonReader::rawValue(std::string_view& text) {
+  skipSpace();
+  const size_t start = pos_;
+  if (!skipNested(0)) return false;
+  text = text_.substr(start, pos_ - start);
+  return true;
+}
+
 bool JsonReader::atEnd() {
   skipSpace();
   return !failed_ && pos_ == text_.size();

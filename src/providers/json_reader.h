@@ -43,6 +43,8 @@ class JsonReader {
   bool readNull();
   /** Skips one value of any kind, validating it. */
   bool skipValue();
+  /** Skips one value like skipValue() and views its text (for a nested document read later). */
+  bool rawValue(std::string_view& text);
 
   /** True when nothing but whitespace is left and no error happened. */
   bool atEnd();

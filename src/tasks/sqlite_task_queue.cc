@@ -78,10 +78,14 @@ void bindTextNoCopy(sqlite3_stmt* s, int index, const std::string& text) {
   sqlite3_bind_text(s, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
 }
 
-std::string columnText(sqlite3_stmt* s, int index) {
+// Valid until the statement is stepped or reset again.
+std::string_view columnView(sqlite3_stmt* s, int index) {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, index));
-  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, index))) : std::string();
+  return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s, index)))
+           : std::string_view();
 }
+
+std::string columnText(sqlite3_stmt* s, int index) { return std::string(columnView(s, index)); }
 
 // Runs a prepared statement that returns no rows, and resets it for reuse.
 int run(sqlite3_stmt* s) {
@@ -359,10 +363,7 @@ std::vector<LeasedTask> SqliteTaskQueue::loadAndMark(const std::vector<OrderEntr
     sqlite3_bind_int64(s, 1, static_cast<int64_t>(e.seq));
     if (sqlite3_step(s) == SQLITE_ROW) {
       lt.attempts = sqlite3_column_int(s, 1);
-      const std::string text = columnText(s, 0);
-      auto json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-      auto task = json.is_discarded() ? fail(ErrorCode::Protocol, "stored task is not JSON")
-                                      : taskFromJson(json);
+      auto task = taskFromJsonText(columnView(s, 0));
       if (task) {
         lt.task = std::move(*task);
       } else {

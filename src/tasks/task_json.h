@@ -27,6 +27,10 @@ std::optional<ErrorCode> parseErrorCode(std::string_view name);
 Json taskToJson(const Task& task);
 Result<Task> taskFromJson(const Json& json);
 
+/** taskFromJson(Json::parse(text)) without the tree for the shape taskToJsonText() writes for an
+ *  ordinary chat task (the durable queue reads one back at every lease); the same result. */
+Result<Task> taskFromJsonText(std::string_view text);
+
 Json taskResultToJson(const TaskResult& result);
 Result<TaskResult> taskResultFromJson(const Json& json);
 
