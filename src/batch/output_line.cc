@@ -140,12 +140,11 @@ std::string resultLineText(const TaskResult& result) {
   const std::string_view url = urlOf(result.metadata);
   if (!result.ok() || url == kUrlEmbeddings) return serializeLine(resultLine(result));
   const ChatResponse& response = *result.outcome;
-  // The body still comes from the provider codec's tree (its shape is the codec's business);
-  // the envelope around it is written directly, in serializeLine()'s key order.
-  const Json body = url == kUrlMessages ? providers::toAnthropicResponse(response)
-                                        : providers::toOpenAIChatResponse(response);
+  // The envelope is written directly, in serializeLine()'s key order. A chat completion body is
+  // the codec's direct writer's (the gateway's too: same members, its own order); an Anthropic
+  // body still comes from the codec's tree.
   std::string out;
-  out.reserve(512);
+  out.reserve(640 + response.text().size());
   providers::JsonWriter w(out);
   w.beginObject();
   w.key("id");
@@ -154,8 +153,12 @@ std::string resultLineText(const TaskResult& result) {
   w.string(result.task_id);
   w.key("response");
   w.beginObject();
-  w.key("body");  // nested objects keep nlohmann's sorted key order
-  w.json(body);
+  w.key("body");
+  if (url == kUrlMessages) {
+    w.json(providers::toAnthropicResponse(response));
+  } else {
+    w.raw(providers::openAIChatResponseText(response));
+  }
   w.key("request_id");
   w.string(requestId(result.task_id, response.id));
   w.key("status_code");

@@ -35,6 +35,12 @@ class JsonWriter {
   void null();
   /** An nlohmann value, dumped in place. */
   void json(const Json& value);
+  /** A value that is already compact JSON text (another writer's output), copied as is. */
+  void raw(std::string_view json_text) {
+    separate();
+    out_.append(json_text);
+    need_comma_ = true;
+  }
 
  private:
   void separate() {
