@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/thread_name.h"
 #include "llmpool/processor.h"
 #include "metrics/histogram.h"
 #include "processor/processor_factory.h"
@@ -298,6 +299,7 @@ struct BackgroundProcessor::Impl {
   // ---------------------------------------------------------------- dispatcher
 
   void run() {
+    setCurrentThreadName("llmpool-tasks");
     for (;;) {
       std::vector<Completion> done;
       std::optional<StopMode> mode;

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/thread_name.h"
 #include "tasks/task_json.h"
 
 namespace llmpool::tasks {
@@ -124,6 +125,7 @@ Result<void> SqliteTaskQueue::startCheckpointer(const std::string& path) {
       },
       this);
   checkpointer_ = std::jthread([this, conn = std::move(db)](std::stop_token stop) {
+    setCurrentThreadName("llmpool-ckpt");
     for (;;) {
       {
         std::unique_lock lock(checkpoint_mu_);
