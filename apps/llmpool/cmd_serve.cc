@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <iostream>
 #include <memory>
@@ -26,6 +27,23 @@ struct ServeArgs {
   std::string log_level;
 };
 
+// A proxied stream holds two descriptors (the client's connection and the upstream one), plus a
+// few for listening, event loops and logs. Like nginx (worker_rlimit_nofile) and HAProxy, take
+// the whole hard limit at start: the soft default (often 1024) would cap the gateway far below
+// gateway.max_connections. Returns the soft limit in force afterwards.
+rlim_t raiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return raised.rlim_cur;
+  }
+  return limit.rlim_cur;
+}
+
+constexpr rlim_t kSpareDescriptors = 64;
+
 int runServe(const ServeArgs& args) {
   if (args.config_path.empty()) {
     std::cerr << "llmpool serve: no config file given (use --config FILE)\n";
@@ -44,6 +62,7 @@ int runServe(const ServeArgs& args) {
   for (const auto& d : diags.items) std::cerr << diags.format(d) << '\n';
   if (!loaded) return 2;
   options.config = std::move(*loaded);
+  const auto max_connections = static_cast<rlim_t>(options.config.gateway.max_connections);
   options.config_path = args.config_path;
   if (!args.listen.empty()) options.listen = args.listen;
 
@@ -56,6 +75,7 @@ int runServe(const ServeArgs& args) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  const rlim_t open_files = raiseDescriptorLimit();
   auto gw = gateway::Gateway::create(std::move(options));
   if (!gw) {
     std::cerr << "llmpool serve: " << gw.error().message << "\n";
@@ -65,6 +85,15 @@ int runServe(const ServeArgs& args) {
   g.start();
   std::cout << g.port() << std::endl;  // the first line: the port (flushed)
   g.shared().logger.event(gateway::LogLevel::Info, "listening", "port=" + std::to_string(g.port()));
+  if (open_files != RLIM_INFINITY && open_files < 2 * max_connections + kSpareDescriptors) {
+    g.shared().logger.event(
+        gateway::LogLevel::Warn, "open-file limit is below what gateway.max_connections needs",
+        "limit=" + std::to_string(open_files) + " needed=" +
+            std::to_string(2 * max_connections + kSpareDescriptors) + " proxied_streams_about=" +
+            std::to_string(open_files > kSpareDescriptors ? (open_files - kSpareDescriptors) / 2
+                                                          : 0) +
+            " hint=" + gateway::Logger::quote("raise the hard limit (ulimit -Hn, LimitNOFILE=)"));
+  }
 
   for (;;) {
     int signal_number = 0;

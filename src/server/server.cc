@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <cerrno>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -61,6 +63,7 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Handler ha
   if (ec) return bindError("cannot listen on");
   server->port_ = acceptor->local_endpoint(ec).port();
   server->acceptor_ = std::move(acceptor);
+  server->accept_pause_ = std::make_unique<asio::steady_timer>(server->workers_[0]->context());
   return server;
 }
 
@@ -74,6 +77,7 @@ Server::~Server() {
   if (started_) stop(0ms);
   // The acceptor lives on worker 0's context; each worker's context then destroys its pending
   // handlers (and with them the connections) before the worker state they use.
+  accept_pause_.reset();
   acceptor_.reset();
   workers_.clear();
 }
@@ -114,9 +118,27 @@ void Server::accept() {
             });
           }
         }
-        // Errors such as EMFILE are transient: keep accepting.
+        if (ec && outOfDescriptors(ec)) return pauseAccepting();
+        // Other errors (a connection reset while queued) concern one connection: keep accepting.
         accept();
       });
+}
+
+bool Server::outOfDescriptors(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory ||
+         ec == boost::system::error_code(ENFILE, boost::system::system_category());
+}
+
+void Server::pauseAccepting() {
+  // Descriptors come back as connections close; until then the pending connections wait in the
+  // listen backlog. Like nginx and HAProxy, retry after a pause rather than in a tight loop.
+  shared_->accept_pauses.fetch_add(1, std::memory_order_relaxed);
+  accept_pause_->expires_after(kAcceptPause);
+  accept_pause_->async_wait([this](boost::system::error_code ec) {
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+    accept();
+  });
 }
 
 void Server::stop(std::chrono::milliseconds grace) {
@@ -125,6 +147,7 @@ void Server::stop(std::chrono::milliseconds grace) {
   asio::post(workers_[0]->context(), [this] {
     boost::system::error_code ignored;
     acceptor_->close(ignored);
+    accept_pause_->cancel();
   });
   for (auto& worker : workers_) {
     asio::post(worker->context(), [w = worker.get()] { w->drainAll(); });
@@ -152,7 +175,8 @@ bool Server::waitForClose(std::chrono::steady_clock::time_point deadline) const 
 ServerStats Server::stats() const {
   return {shared_->accepted.load(std::memory_order_relaxed),
           shared_->open.load(std::memory_order_relaxed),
-          shared_->rejected.load(std::memory_order_relaxed)};
+          shared_->rejected.load(std::memory_order_relaxed),
+          shared_->accept_pauses.load(std::memory_order_relaxed)};
 }
 
 }  // namespace llmpool::server

@@ -12,10 +12,13 @@
 // not block: it runs on the thread that serves other connections too.
 //
 // Limits: max body and header sizes (413/431), read and write timeouts enforced by a per-thread
-// sweep, max open connections (excess ones are closed at accept).
+// sweep, max open connections (excess ones are closed at accept). Out of descriptors (EMFILE and
+// the like), accepting pauses briefly instead of retrying at once: the listening socket stays
+// readable, so an immediate retry would spin a core while the pending connections wait.
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -29,6 +32,9 @@ namespace llmpool::server {
 
 class Server {
  public:
+  /** How long accepting pauses when the process is out of descriptors. */
+  static constexpr std::chrono::milliseconds kAcceptPause{100};
+
   /** Binds and listens (so port() is known at once) and loads the TLS files; serving starts with
    *  start(). Errors: InvalidConfig (bad host, TLS files) or ConnectFailed (bind/listen). */
   static Result<std::unique_ptr<Server>> create(ServerOptions options, Handler handler);
@@ -56,12 +62,16 @@ class Server {
  private:
   explicit Server(std::shared_ptr<ServerShared> shared);
   void accept();
+  static bool outOfDescriptors(const boost::system::error_code& ec);
+  /** Accepts again after kAcceptPause (worker 0's thread). */
+  void pauseAccepting();
   /** Polls the open-connection count until zero or `deadline`; returns true when zero. */
   bool waitForClose(std::chrono::steady_clock::time_point deadline) const;
 
   std::shared_ptr<ServerShared> shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;  // on workers_[0]
+  std::unique_ptr<boost::asio::steady_timer> accept_pause_;   // on workers_[0]
   std::vector<std::thread> threads_;
   std::size_t next_worker_ = 0;  // round-robin; touched by the accept handler only
   uint16_t port_ = 0;

@@ -38,6 +38,7 @@ struct ServerStats {
   uint64_t connections_accepted = 0;  // TCP connections accepted since start (incl. rejected)
   uint64_t connections_open = 0;      // currently open
   uint64_t connections_rejected = 0;  // closed at once because max_connections was reached
+  uint64_t accept_pauses = 0;         // accepting paused because the process ran out of descriptors
 };
 
 }  // namespace llmpool::server

@@ -28,6 +28,7 @@ struct ServerShared {
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> open{0};
   std::atomic<uint64_t> rejected{0};
+  std::atomic<uint64_t> accept_pauses{0};
 };
 
 class Worker {
