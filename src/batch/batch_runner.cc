@@ -100,7 +100,7 @@ class Runner {
   // --strict: the whole file is checked before anything is opened or sent.
   bool validateStrict() {
     auto counts = scanInput(
-        input_text_, rules_, [](Task, const LineRef&) {},
+        input_text_, rules_, [](const ValidLine&, const LineRef&) {},
         [this](const InputError& e) { reportInvalid(e); });
     reportSuppressed();
     if (counts.invalid == 0) return true;
@@ -221,9 +221,9 @@ class Runner {
   void collectInput() {
     auto counts = scanInput(
         input_text_, rules_,
-        [&](Task task, const LineRef& ref) {
-          if (output_->contains(task.id)) return;
-          by_priority_[static_cast<size_t>(task.priority)].push_back(ref);
+        [&](const ValidLine& valid, const LineRef& ref) {
+          if (output_->contains(valid.id)) return;
+          by_priority_[static_cast<size_t>(valid.priority)].push_back(ref);
           ++total_;
         },
         [&](const InputError& e) { handleInvalid(e); });

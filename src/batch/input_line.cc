@@ -194,46 +194,4 @@ std::expected<Task, InputError> parseInputLineJson(std::string_view text, size_t
   return task;
 }
 
-ScanCounts scanInput(std::string_view text, const InputRules& rules,
-                     const std::function<void(Task, const LineRef&)>& on_task,
-                     const std::function<void(const InputError&)>& on_error) {
-  ScanCounts counts;
-  // Every custom_id seen so far, valid line or not, with its first line: the first line owns the
-  // id's output line, later ones are duplicates.
-  std::unordered_map<std::string, size_t> first_line;
-  size_t number = 0;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (isBlankLine(line)) continue;
-    ++counts.lines;
-    auto parsed = parseInputLine(line, number, rules);
-    const std::optional<std::string>& id =
-        parsed ? std::optional<std::string>(parsed->id) : parsed.error().custom_id;
-    if (id) {
-      auto [it, inserted] = first_line.try_emplace(*id, number);
-      if (!inserted) {
-        ++counts.invalid;
-        on_error(InputError{
-            number, id, "custom_id: '" + *id + "' duplicates line " + std::to_string(it->second),
-            true});
-        continue;
-      }
-    }
-    if (parsed) {
-      ++counts.valid;
-      on_task(std::move(*parsed), LineRef{number, line});
-    } else {
-      ++counts.invalid;
-      on_error(parsed.error());
-    }
-  }
-  return counts;
-}
-
 }  // namespace llmpool::batch

@@ -65,6 +65,12 @@ struct LineRef {
   std::string_view text;  // the line, without its line ending
 };
 
+/** What the scan keeps of a valid line (the Task itself is rebuilt from the text when needed). */
+struct ValidLine {
+  std::string id;
+  Priority priority = Priority::Normal;
+};
+
 struct ScanCounts {
   size_t lines = 0;  // non-blank lines
   size_t valid = 0;
@@ -74,10 +80,12 @@ struct ScanCounts {
 /**
  * Parses a whole JSONL text line by line (1-based numbers; blank lines skipped; a missing final
  * newline is fine) and reports duplicates of a custom_id as errors of the later lines. Each valid
- * line goes to `on_task`, each invalid one to `on_error`, in file order.
+ * line goes to `on_task`, each invalid one to `on_error`, in file order, on the calling thread.
+ * @param threads how many threads parse (the file is cut at line ends; the callbacks still run
+ *        in file order); 0 = one per core for a large text, one for a small one.
  */
 ScanCounts scanInput(std::string_view text, const InputRules& rules,
-                     const std::function<void(Task, const LineRef&)>& on_task,
-                     const std::function<void(const InputError&)>& on_error);
+                     const std::function<void(const ValidLine&, const LineRef&)>& on_task,
+                     const std::function<void(const InputError&)>& on_error, size_t threads = 0);
 
 }  // namespace llmpool::batch

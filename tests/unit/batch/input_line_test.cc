@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 #include <vector>
 
@@ -160,7 +162,7 @@ TEST(ScanInputTest, ReportsLineNumbersSkipsBlanksAndFlagsDuplicates) {
   std::vector<InputError> errors;
   auto counts = scanInput(
       text, rules(),
-      [&](Task t, const LineRef& ref) {
+      [&](const ValidLine& t, const LineRef& ref) {
         ids.push_back(t.id);
         lines.push_back(ref.line);
       },
@@ -192,13 +194,56 @@ TEST(ScanInputTest, AnInvalidFirstLineStillOwnsItsId) {
   std::vector<InputError> errors;
   size_t valid = 0;
   scanInput(
-      text, rules(), [&](Task, const LineRef&) { ++valid; },
+      text, rules(), [&](const ValidLine&, const LineRef&) { ++valid; },
       [&](const InputError& e) { errors.push_back(e); });
   EXPECT_EQ(0u, valid);
   ASSERT_EQ(2u, errors.size());
   EXPECT_FALSE(errors[0].duplicate);
   EXPECT_TRUE(errors[1].duplicate);
   EXPECT_EQ(2u, errors[1].line);
+}
+
+// The scan parses slices of the file on several threads; what the callbacks see (order, line
+// numbers, duplicates across slices) must not depend on how many.
+TEST(ScanInputTest, ThreadCountDoesNotChangeTheOutcome) {
+  std::string text;
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "id-" + std::to_string(i % 29);  // ids 0..10 come back as duplicates
+    if (i % 7 == 3) {
+      text += "not json at all";
+    } else if (i % 11 == 5) {
+      text += "   ";
+    } else {
+      text +=
+          R"({"custom_id":")" + id +
+          R"(","url":"/v1/chat/completions","body":{"model":"claude","messages":[{"role":"user","content":"x"}]}})";
+    }
+    text += i % 5 == 0 ? "\r\n" : "\n";
+  }
+  text +=
+      R"({"custom_id":"last","url":"/v1/chat/completions","body":{"model":"claude","messages":[{"role":"user","content":"x"}]}})";
+  auto transcript = [&](size_t threads) {
+    std::vector<std::string> events;
+    auto counts = scanInput(
+        text, rules(),
+        [&](const ValidLine& v, const LineRef& ref) {
+          events.push_back("ok " + v.id + " @" + std::to_string(ref.line));
+        },
+        [&](const InputError& e) {
+          events.push_back("error @" + std::to_string(e.line) + " " + e.message +
+                           (e.duplicate ? " (dup)" : ""));
+        },
+        threads);
+    events.push_back(std::to_string(counts.lines) + "/" + std::to_string(counts.valid) + "/" +
+                     std::to_string(counts.invalid));
+    return events;
+  };
+  const auto one = transcript(1);
+  EXPECT_EQ("ok last @41", one[one.size() - 2]);
+  EXPECT_NE(
+      std::find(one.begin(), one.end(), "error @30 custom_id: 'id-0' duplicates line 1 (dup)"),
+      one.end());
+  for (size_t threads : {2u, 3u, 4u, 7u, 64u}) EXPECT_EQ(one, transcript(threads)) << threads;
 }
 
 }  // namespace
