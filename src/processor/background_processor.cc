@@ -1,7 +1,12 @@
 // BackgroundProcessor: one dispatcher thread moves tasks from the TaskQueue to the completer and
-// results from the completer to the queue and to their destination. The completer's callbacks
-// only append to `completions_` and wake the dispatcher, so every queue write and every result
-// delivery happens on the dispatcher thread, in batches.
+// results from the completer to the queue and to their destination: every queue write and every
+// result delivery happens on the dispatcher thread, in batches.
+//
+// The slot an answer frees is refilled by the answer's own callback, from a few tasks the
+// dispatcher leased ahead (`ready_`): the next request leaves on the completer's thread at once,
+// instead of after the dispatcher woke up, stored the batch of results and leased again. The
+// look-ahead is concurrency / 8 tasks (none below 8), so a task submitted later with a higher
+// priority waits behind at most that many; with concurrency 1 the order is exactly the queue's.
 
 #include <condition_variable>
 #include <deque>
@@ -40,6 +45,15 @@ struct Completion {
   std::string id;
   Result<ChatResponse> outcome;
   std::optional<tasks::LeasedTask> local;  // set: finished without a flight (cancel, drop, ...)
+  std::optional<Flight> flight;            // set: the answered flight
+};
+
+/** A task taken for sending: what the completer gets (the flight keeps the task itself). */
+struct Launch {
+  std::string id;
+  ChatRequest request;
+  RequestOptions options;
+  std::shared_ptr<ChatCompleter> completer;
 };
 
 DurationSummary summarize(const metrics::Histogram& h) {
@@ -93,10 +107,12 @@ struct BackgroundProcessor::Impl {
   ResultSink sink_;                        // set before start(), then read-only
   std::unordered_map<std::string, Delivery> deliveries_;  // guarded by mu_
   std::unordered_map<std::string, Flight> flights_;       // guarded by mu_
-  std::unordered_set<std::string> cancel_requests_;       // guarded by mu_
-  std::vector<Completion> completions_;                   // guarded by mu_
-  std::deque<TaskResult> buffer_;                         // guarded by mu_
-  bool kick_ = false;                                     // guarded by mu_
+  std::deque<tasks::LeasedTask> ready_;  // leased ahead, not sent yet, lease order; mu_
+  const size_t lease_ahead_ = static_cast<size_t>(std::max(config.concurrency, 0)) / 8;
+  std::unordered_set<std::string> cancel_requests_;  // guarded by mu_
+  std::vector<Completion> completions_;              // guarded by mu_
+  std::deque<TaskResult> buffer_;                    // guarded by mu_
+  bool kick_ = false;                                // guarded by mu_
   // Tasks submitBatch() is pushing with mu_ released: they count against max_queue, and a stop
   // waits for them (they may need a Cancelled result). Guarded by mu_.
   size_t pushing_ = 0;
@@ -110,8 +126,9 @@ struct BackgroundProcessor::Impl {
   metrics::Histogram queue_wait_;
   metrics::Histogram run_time_;
 
+  std::unordered_map<std::string, SystemTime> first_sent_;  // guarded by mu_
+
   // Dispatcher-thread only.
-  std::unordered_map<std::string, SystemTime> first_sent_;
   bool cancelled_queue_ = false;
 
   std::mutex stop_mu_;  // serializes stop() calls
@@ -128,8 +145,7 @@ struct BackgroundProcessor::Impl {
         ++counters_.rejected;
         return fail(ErrorCode::Cancelled, "the processor is stopped");
       }
-      const size_t queued = queue->queuedCount() + pushing_;
-      if (queued < static_cast<size_t>(config.max_queue))
+      if (heldLocked() < static_cast<size_t>(config.max_queue))
         return pushLocked(std::move(task), delivery);
       switch (config.overflow) {
         case OverflowPolicy::Reject:
@@ -154,7 +170,7 @@ struct BackgroundProcessor::Impl {
         case OverflowPolicy::Block:
           if (!may_block) return rejectLocked(queueFull());
           if (room_.wait_until(lock, deadline) == std::cv_status::timeout &&
-              queue->queuedCount() + pushing_ >= static_cast<size_t>(config.max_queue)) {
+              heldLocked() >= static_cast<size_t>(config.max_queue)) {
             return rejectLocked(fail(ErrorCode::QueueFull,
                                      "task queue stayed full for block_timeout (" +
                                          std::to_string(config.block_timeout.count()) + " ms)"));
@@ -163,6 +179,9 @@ struct BackgroundProcessor::Impl {
       }
     }
   }
+
+  /** Tasks waiting to be sent: what max_queue bounds. */
+  size_t heldLocked() const { return queue->queuedCount() + ready_.size() + pushing_; }
 
   std::unexpected<Error> queueFull() const {
     return fail(ErrorCode::QueueFull,
@@ -207,12 +226,11 @@ struct BackgroundProcessor::Impl {
         }
         break;
       }
-      const size_t queued = queue->queuedCount() + pushing_;
+      const size_t queued = heldLocked();
       const size_t cap = static_cast<size_t>(config.max_queue);
       if (queued >= cap) {
         if (config.overflow == OverflowPolicy::Block) {
-          if (room_.wait_until(lock, deadline) == std::cv_status::timeout &&
-              queue->queuedCount() + pushing_ >= cap) {
+          if (room_.wait_until(lock, deadline) == std::cv_status::timeout && heldLocked() >= cap) {
             for (; i < tasks.size(); ++i) {
               ++counters_.rejected;
               out.rejected.emplace_back(tasks[i].id, queueFull().error());
@@ -274,26 +292,40 @@ struct BackgroundProcessor::Impl {
       if (auto it = flights_.find(id); it != flights_.end()) {
         it->second.cancel_requested = true;
         handle = it->second.handle;
-      } else if (auto leased = queue->leaseById(id)) {
-        completions_.push_back(
-            Completion{.id = id,
-                       .outcome = std::unexpected(Error(ErrorCode::Cancelled, "task cancelled")),
-                       .local = std::move(*leased)});
-        kick_ = true;
-        wake_.notify_one();
-        room_.notify_all();
-        return true;
-      } else if (queue->state(id) == TaskState::Running) {
-        // Leased by the dispatcher but not yet sent, or between an answer and its retry: the
-        // dispatcher checks this set before sending and before re-queuing.
+      } else {
+        std::optional<tasks::LeasedTask> waiting = takeReadyLocked(id);
+        if (!waiting) waiting = queue->leaseById(id);
+        if (waiting) {
+          completions_.push_back(
+              Completion{.id = id,
+                         .outcome = std::unexpected(Error(ErrorCode::Cancelled, "task cancelled")),
+                         .local = std::move(*waiting),
+                         .flight = std::nullopt});
+          kick_ = true;
+          wake_.notify_one();
+          room_.notify_all();
+          return true;
+        }
+        if (queue->state(id) != TaskState::Running) return false;
+        // Between an answer and its retry or its result: the dispatcher checks this set before
+        // re-queuing.
         cancel_requests_.insert(id);
         return true;
-      } else {
-        return false;
       }
     }
     handle.cancel();  // outside mu_: the completer may answer synchronously on its own thread
     return true;
+  }
+
+  /** Removes `id` from the look-ahead, if it is there. */
+  std::optional<tasks::LeasedTask> takeReadyLocked(const std::string& id) {
+    for (auto it = ready_.begin(); it != ready_.end(); ++it) {
+      if (it->task.id != id) continue;
+      tasks::LeasedTask lt = std::move(*it);
+      ready_.erase(it);
+      return lt;
+    }
+    return std::nullopt;
   }
 
   // ---------------------------------------------------------------- dispatcher
@@ -318,12 +350,14 @@ struct BackgroundProcessor::Impl {
         applyGraceLocked();
         mode = stop_mode_;
       }
-      // The answers free their slots first and new tasks go out before the finished ones are
-      // stored: the commit does not delay the next requests.
+      // Retries are re-queued first, and new tasks go out before the finished ones are stored:
+      // the commit does not delay the next requests.
       std::vector<TaskResult> finals = settle(std::move(done));
       if (mode == StopMode::Cancel) {
         cancelEverything();
-      } else if (mode != StopMode::Pause) {
+      } else if (mode == StopMode::Pause) {
+        returnReady();
+      } else {
         dispatch();
       }
       store(std::move(finals));
@@ -372,13 +406,16 @@ struct BackgroundProcessor::Impl {
 
   bool finishedFor(StopMode mode) {
     std::lock_guard lock(mu_);
-    if (!flights_.empty() || !completions_.empty() || pushing_ > 0) return false;
+    if (!flights_.empty() || !completions_.empty() || !ready_.empty() || pushing_ > 0) {
+      return false;
+    }
     if (mode == StopMode::Drain) return queue->queuedCount() == 0;
     return true;  // Cancel emptied the queue; Pause leaves it stored
   }
 
   void cancelEverything() {
     std::vector<RequestHandle> handles;
+    std::vector<Completion> local;
     {
       std::lock_guard lock(mu_);
       for (auto& [id, f] : flights_) {
@@ -386,131 +423,184 @@ struct BackgroundProcessor::Impl {
         f.cancel_requested = true;
         handles.push_back(f.handle);
       }
+      for (auto& lt : ready_) {
+        std::string id = lt.task.id;
+        local.push_back(Completion{
+            .id = std::move(id),
+            .outcome = std::unexpected(Error(ErrorCode::Cancelled, "processor stopped (cancel)")),
+            .local = std::move(lt),
+            .flight = std::nullopt});
+      }
+      ready_.clear();
     }
     for (auto& h : handles) h.cancel();
-    std::vector<Completion> local;
     for (auto& leased : queue->leaseAll()) {
       std::string id = leased.task.id;
       local.push_back(Completion{
           .id = std::move(id),
           .outcome = std::unexpected(Error(ErrorCode::Cancelled, "processor stopped (cancel)")),
-          .local = std::move(leased)});
+          .local = std::move(leased),
+          .flight = std::nullopt});
     }
     if (!local.empty()) handleCompletions(std::move(local));
     cancelled_queue_ = true;
   }
 
+  /** stop(Pause): the look-ahead goes back to the queue, as it was (nothing was sent). */
+  void returnReady() {
+    std::vector<tasks::RequeueItem> back;
+    {
+      std::lock_guard lock(mu_);
+      const SystemTime now = clock.systemNow();
+      for (auto& lt : ready_) back.push_back({std::move(lt), now});
+      ready_.clear();
+    }
+    if (!back.empty()) queue->requeue(std::move(back));
+  }
+
   void dispatch() {
-    // Tasks that finish without being sent (expired, cancelled, no provider) leave their slot
-    // free, so keep leasing until the slots are full or nothing is ready.
+    // Keep leasing until the slots and the look-ahead are full or nothing is ready. Tasks that
+    // finish without being sent (expired, cancelled, no provider) leave their slot free.
     while (dispatchOnce()) {
     }
   }
 
-  /** Leases up to the free slots; true when something was leased. */
+  /** Leases up to the free slots plus the look-ahead and sends what fits; true when something
+   *  was leased. */
   bool dispatchOnce() {
-    size_t free = 0;
+    size_t want = 0;
     {
       std::lock_guard lock(mu_);
       const auto limit = static_cast<size_t>(config.concurrency);
-      free = flights_.size() < limit ? limit - flights_.size() : 0;
+      const size_t free = flights_.size() < limit ? limit - flights_.size() : 0;
+      const size_t wanted = free + lease_ahead_;
+      want = ready_.size() < wanted ? wanted - ready_.size() : 0;
     }
-    if (free == 0) return false;
-    auto leased = queue->lease(free, clock.systemNow());
+    if (want == 0) return false;
+    auto leased = queue->lease(want, clock.systemNow());
     if (leased.empty()) return false;
     {
       std::lock_guard lock(mu_);  // taken so a submitter between its check and its wait sees it
+      for (auto& lt : leased) ready_.push_back(std::move(lt));
       room_.notify_all();
     }
-    std::vector<Completion> local;
-    const SystemTime now = clock.systemNow();
-    for (auto& lt : leased) {
-      std::string id = lt.task.id;
-      if (lt.load_error) {
-        Error e = *lt.load_error;
-        local.push_back({std::move(id), std::unexpected(std::move(e)), std::move(lt)});
-        continue;
-      }
-      if (lt.task.expires_at && *lt.task.expires_at <= now) {
-        {
-          std::lock_guard lock(mu_);
-          ++counters_.expired;
-        }
-        local.push_back(
-            {std::move(id),
-             std::unexpected(Error(ErrorCode::DeadlineExceeded, "task expired before it was sent")),
-             std::move(lt)});
-        continue;
-      }
-      std::shared_ptr<ChatCompleter> completer;
-      bool legacy = false;
-      bool cancelled = false;
-      {
-        std::lock_guard lock(mu_);
-        cancelled = cancel_requests_.erase(id) > 0;
-        completer = pool_ ? pool_ : legacy_;
-        legacy = !pool_ && legacy_;
-      }
-      if (cancelled) {
-        local.push_back({std::move(id),
-                         std::unexpected(Error(ErrorCode::Cancelled, "task cancelled")),
-                         std::move(lt)});
-        continue;
-      }
-      if (!completer) {
-        // Never a placeholder success: without a provider the task fails, and says why.
-        local.push_back(
-            {std::move(id),
-             std::unexpected(Error(ErrorCode::NoDeployment,
-                                   "no provider: call withClientPool() or withLegacyProvider() "
-                                   "before running tasks")),
-             std::move(lt)});
-        continue;
-      }
-      send(std::move(lt), *completer, legacy, now);
-    }
-    if (!local.empty()) handleCompletions(std::move(local));
+    pump();
     return true;
   }
 
-  void send(tasks::LeasedTask lt, ChatCompleter& completer, bool legacy, SystemTime now) {
-    const std::string id = lt.task.id;
-    RequestOptions options = lt.task.options;
-    if (!options.deadline && config.task_timeout > Millis::zero())
-      options.deadline = config.task_timeout;
+  /** Sends look-ahead tasks while slots are free. Any thread; never called with mu_ held. */
+  void pump() {
+    for (;;) {
+      std::optional<Launch> next;
+      {
+        std::lock_guard lock(mu_);
+        next = takeLaunchLocked();
+      }
+      if (!next) return;
+      launch(std::move(*next));
+    }
+  }
+
+  /**
+   * The next look-ahead task to send, made a flight; nullopt when no slot is free, the look-ahead
+   * is empty, or the processor is not dispatching. Tasks that cannot be sent (expired, cancelled,
+   * unreadable, no provider) become completions on the way.
+   */
+  std::optional<Launch> takeLaunchLocked() {
+    const bool dispatching = !stop_mode_ || *stop_mode_ == StopMode::Drain;
+    const SystemTime now = clock.systemNow();
+    while (dispatching && !ready_.empty() &&
+           flights_.size() < static_cast<size_t>(config.concurrency)) {
+      tasks::LeasedTask lt = std::move(ready_.front());
+      ready_.pop_front();
+      std::string id = lt.task.id;
+      std::optional<Error> unsent;
+      if (lt.load_error) {
+        unsent = *lt.load_error;
+      } else if (lt.task.expires_at && *lt.task.expires_at <= now) {
+        ++counters_.expired;
+        unsent = Error(ErrorCode::DeadlineExceeded, "task expired before it was sent");
+      } else if (cancel_requests_.erase(id) > 0) {
+        unsent = Error(ErrorCode::Cancelled, "task cancelled");
+      } else if (!pool_ && !legacy_) {
+        // Never a placeholder success: without a provider the task fails, and says why.
+        unsent = Error(ErrorCode::NoDeployment,
+                       "no provider: call withClientPool() or withLegacyProvider() before "
+                       "running tasks");
+      }
+      if (unsent) {
+        completions_.push_back(Completion{.id = std::move(id),
+                                          .outcome = std::unexpected(std::move(*unsent)),
+                                          .local = std::move(lt),
+                                          .flight = std::nullopt});
+        wake_.notify_one();
+        continue;
+      }
+      return makeFlightLocked(std::move(lt), now);
+    }
+    return std::nullopt;
+  }
+
+  Launch makeFlightLocked(tasks::LeasedTask lt, SystemTime now) {
+    const bool legacy = !pool_;
+    Launch l{.id = lt.task.id,
+             .request = lt.task.request,  // the flight keeps the task for retries and the result
+             .options = lt.task.options,
+             .completer = pool_ ? pool_ : legacy_};
+    if (!l.options.deadline && config.task_timeout > Millis::zero())
+      l.options.deadline = config.task_timeout;
     if (lt.task.expires_at) {
       // The request may not outlive the task: cap its deadline at the time left (at least 1 ms).
       const auto left =
           std::max(duration_cast<milliseconds>(*lt.task.expires_at - now), milliseconds(1));
-      options.deadline = options.deadline ? std::min(*options.deadline, left) : left;
+      l.options.deadline = l.options.deadline ? std::min(*l.options.deadline, left) : left;
     }
-    if (legacy) options.max_attempts = 1;  // the legacy path: one direct call, no pool retries
-    if (options.priority == 0) options.priority = static_cast<int>(lt.task.priority);
-    ChatRequest request = lt.task.request;
+    if (legacy) l.options.max_attempts = 1;  // the legacy path: one direct call, no pool retries
+    if (l.options.priority == 0) l.options.priority = static_cast<int>(lt.task.priority);
     ++lt.attempts;
-    first_sent_.try_emplace(id, now);
-    {
-      std::lock_guard lock(mu_);
-      flights_[id] = Flight{.leased = std::move(lt),
+    first_sent_.try_emplace(l.id, now);
+    flights_[l.id] = Flight{.leased = std::move(lt),
                             .handle = {},
                             .cancel_requested = false,
                             .release_on_complete = false};
-    }
-    RequestHandle handle = completer.complete(
-        std::move(request), std::move(options), [this, id](Result<ChatResponse> outcome) {
-          std::lock_guard lock(mu_);
-          completions_.push_back(Completion{.id = id, .outcome = std::move(outcome), .local = {}});
-          wake_.notify_one();
-        });
+    return l;
+  }
+
+  void launch(Launch l) {
+    RequestHandle handle = l.completer->complete(
+        std::move(l.request), std::move(l.options),
+        [this, id = l.id](Result<ChatResponse> outcome) { onAnswer(id, std::move(outcome)); });
     bool cancel_now = false;
     {
       std::lock_guard lock(mu_);
-      if (auto it = flights_.find(id); it != flights_.end()) {
+      if (auto it = flights_.find(l.id); it != flights_.end()) {
         it->second.handle = handle;
         cancel_now = it->second.cancel_requested;
       }
     }
     if (cancel_now) handle.cancel();
+  }
+
+  /** The completer's callback, on its thread: the flight becomes a completion for the
+   *  dispatcher, and its slot goes to the next look-ahead task at once. */
+  void onAnswer(const std::string& id, Result<ChatResponse> outcome) {
+    std::optional<Launch> next;
+    {
+      std::lock_guard lock(mu_);
+      auto node = flights_.extract(id);
+      if (node.empty()) return;  // a second answer for one request: ignore
+      completions_.push_back(Completion{.id = id,
+                                        .outcome = std::move(outcome),
+                                        .local = std::nullopt,
+                                        .flight = std::move(node.mapped())});
+      // Taken in the same critical section that freed the slot: the dispatcher, woken by this
+      // completion, finds the slot already refilled.
+      next = takeLaunchLocked();
+      wake_.notify_one();
+    }
+    if (!next) return;
+    launch(std::move(*next));
+    pump();  // more free slots (tasks that finished unsent on the way)
   }
 
   void handleCompletions(std::vector<Completion> done) { store(settle(std::move(done))); }
@@ -523,17 +613,15 @@ struct BackgroundProcessor::Impl {
     std::vector<TaskResult> finals;
     for (auto& c : done) {
       tasks::LeasedTask lt;
-      bool from_flight = false;
+      const bool from_flight = c.flight.has_value();
       Flight flight;
       if (c.local) {
         lt = std::move(*c.local);
-      } else {
-        std::lock_guard lock(mu_);
-        auto node = flights_.extract(c.id);
-        if (node.empty()) continue;  // a second answer for one request: ignore
-        flight = std::move(node.mapped());
+      } else if (c.flight) {
+        flight = std::move(*c.flight);
         lt = std::move(flight.leased);
-        from_flight = true;
+      } else {
+        continue;
       }
       if (from_flight && !c.outcome) {
         bool cancel_requested = flight.cancel_requested;
@@ -596,6 +684,7 @@ struct BackgroundProcessor::Impl {
     r.outcome = std::move(outcome);
     r.attempts = lt.attempts;
     r.metadata = std::move(lt.task.metadata);
+    std::lock_guard lock(mu_);
     const auto sent = first_sent_.find(r.task_id);
     const SystemTime started = sent != first_sent_.end() ? sent->second : now;
     r.queue_wait = std::max(Duration::zero(), duration_cast<Duration>(started - lt.enqueued_at));
@@ -755,6 +844,12 @@ BatchSubmitResult BackgroundProcessor::submitBatch(std::vector<Task> tasks) {
 bool BackgroundProcessor::cancel(const std::string& id) { return impl_->cancelById(id); }
 
 std::optional<TaskState> BackgroundProcessor::taskState(const std::string& id) const {
+  {
+    std::lock_guard lock(impl_->mu_);
+    for (const auto& lt : impl_->ready_) {
+      if (lt.task.id == id) return TaskState::Queued;  // leased ahead, not sent
+    }
+  }
   return impl_->queue->state(id);
 }
 
@@ -789,11 +884,15 @@ ProcessorStats BackgroundProcessor::stats() const {
     std::lock_guard lock(impl_->mu_);
     s = impl_->counters_;
     s.in_flight = impl_->flights_.size();
+    for (const auto& lt : impl_->ready_) {  // leased ahead, not sent: still queued
+      ++s.queued;
+      ++s.queued_by_priority[lt.task.priority];
+    }
   }
   const auto counts = impl_->queue->counts();
-  s.queued = counts.queued;
+  s.queued += counts.queued;
   for (int p = 0; p < kPriorityCount; ++p) {
-    s.queued_by_priority[static_cast<Priority>(p)] =
+    s.queued_by_priority[static_cast<Priority>(p)] +=
         counts.queued_by_priority[static_cast<size_t>(p)];
   }
   s.queue_wait = summarize(impl_->queue_wait_);

@@ -23,6 +23,7 @@ class FakeCompleter final : public ChatCompleter {
   struct Call {
     ChatRequest request;
     RequestOptions options;
+    std::thread::id caller;  // the thread that called complete()
   };
   using Responder = std::function<Result<ChatResponse>(const ChatRequest&, size_t call_index)>;
 
@@ -57,7 +58,7 @@ class FakeCompleter final : public ChatCompleter {
       std::lock_guard lock(mu_);
       id = ++next_id_;
       Result<ChatResponse> outcome = answerLocked(request);
-      calls_.push_back(Call{std::move(request), std::move(options)});
+      calls_.push_back(Call{std::move(request), std::move(options), std::this_thread::get_id()});
       Held held{id, std::move(outcome), std::move(done)};
       if (gated_) {
         held_.push_back(std::move(held));
@@ -99,6 +100,9 @@ class FakeCompleter final : public ChatCompleter {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, limit, [&] { return cancels_ >= n; });
   }
+
+  /** The thread every `done` callback runs on. */
+  std::thread::id answerThread() const { return worker_.get_id(); }
 
   size_t callCount() const {
     std::lock_guard lock(mu_);

@@ -95,6 +95,34 @@ TEST(ProcessorSqliteTest, PauseKeepsUnfinishedTasksForTheNextRun) {
   EXPECT_EQ(second.byId().at("p1").attempts, 1);
 }
 
+// Tasks leased ahead (concurrency / 8 of them) were never sent: a pause puts them back as queued,
+// with no attempt counted, like the interrupted flights.
+TEST(ProcessorSqliteTest, PauseReturnsLeasedAheadTasksToTheQueue) {
+  TempDir dir;
+  const auto c = sqliteConfig(dir, 16);
+  {
+    auto fake = std::make_shared<FakeCompleter>();
+    fake->setGated(true);
+    auto p = open(c);
+    p->withClientPool(fake);
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(p->submit(makeTask("q" + std::to_string(i))));
+    ASSERT_TRUE(p->start());
+    ASSERT_TRUE(fake->waitForHeld(16));
+    EXPECT_EQ(p->stats().queued, 4u);  // 2 leased ahead + 2 in the queue
+    p->stop(StopMode::Pause, std::chrono::milliseconds(0));
+  }
+  auto fake = std::make_shared<FakeCompleter>();
+  ResultCollector results;
+  auto p = open(c);
+  EXPECT_EQ(p->stats().queued, 20u);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(p->taskState("q" + std::to_string(i)), TaskState::Queued);
+  p->withClientPool(fake).withResultSink(results.sink());
+  ASSERT_TRUE(p->start());
+  p->stop(StopMode::Drain);
+  ASSERT_EQ(results.results().size(), 20u);
+  for (const auto& r : results.results()) EXPECT_EQ(r.attempts, 1) << r.task_id;
+}
+
 TEST(ProcessorSqliteTest, AfterSigkillInFlightTasksRunAgainAndFinishedOnesDoNot) {
   TempDir dir;
   const auto c = sqliteConfig(dir, 4);

@@ -208,6 +208,59 @@ TEST(ProcessorTest, ExpiredTaskCompletesWithoutBeingSent) {
   EXPECT_EQ(p->stats().expired, 1u);
 }
 
+// Above concurrency 8 the dispatcher leases concurrency / 8 tasks ahead, and an answer's callback
+// sends the next one itself, on the completer's thread, without waiting for the dispatcher.
+TEST(ProcessorTest, AnAnswerSendsTheNextLeasedAheadTaskFromItsOwnCallback) {
+  auto fake = std::make_shared<FakeCompleter>();
+  fake->setGated(true);
+  ResultCollector results;
+  auto p = makeProcessor(config(8));
+  p->withClientPool(fake).withResultSink(results.sink());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(p->submit(makeTask("t" + std::to_string(i))));
+  ASSERT_TRUE(p->start());
+  ASSERT_TRUE(fake->waitForHeld(8));
+  // t8 is leased ahead, t9 still in the queue: both count as queued, neither was sent.
+  auto stats = p->stats();
+  EXPECT_EQ(stats.in_flight, 8u);
+  EXPECT_EQ(stats.queued, 2u);
+  EXPECT_EQ(stats.queued_by_priority[Priority::Normal], 2u);
+  EXPECT_EQ(p->taskState("t8"), TaskState::Queued);
+  EXPECT_EQ(fake->callCount(), 8u);
+
+  fake->release(1);  // t0 answers
+  ASSERT_TRUE(fake->waitForCalls(9));
+  const auto calls = fake->calls();
+  EXPECT_EQ(calls[8].request.messages.back().content, "t8");
+  EXPECT_EQ(calls[8].caller, fake->answerThread());
+
+  fake->setGated(false);
+  fake->releaseAll();
+  ASSERT_TRUE(results.waitFor(10));
+  EXPECT_EQ(fake->contents(),
+            (std::vector<std::string>{"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9"}));
+  for (const auto& [id, n] : results.countsById()) EXPECT_EQ(n, 1) << id;
+}
+
+TEST(ProcessorTest, CancellingALeasedAheadTaskNeverSendsIt) {
+  auto fake = std::make_shared<FakeCompleter>();
+  fake->setGated(true);
+  ResultCollector results;
+  auto p = makeProcessor(config(8));
+  p->withClientPool(fake).withResultSink(results.sink());
+  for (int i = 0; i < 9; ++i) ASSERT_TRUE(p->submit(makeTask("t" + std::to_string(i))));
+  ASSERT_TRUE(p->start());
+  ASSERT_TRUE(fake->waitForHeld(8));
+  ASSERT_EQ(p->taskState("t8"), TaskState::Queued);  // leased ahead
+  EXPECT_TRUE(p->cancel("t8"));
+  fake->setGated(false);
+  fake->releaseAll();
+  ASSERT_TRUE(results.waitFor(9));
+  const auto by_id = results.byId();
+  EXPECT_EQ(by_id.at("t8").outcome.error().code, ErrorCode::Cancelled);
+  EXPECT_EQ(by_id.at("t8").attempts, 0);
+  EXPECT_EQ(fake->callCount(), 8u);
+}
+
 TEST(ProcessorTest, NonRetryableErrorsAreNotRetriedAndAttemptsAreBounded) {
   auto fake = std::make_shared<FakeCompleter>();
   fake->script(std::unexpected(Error(ErrorCode::InvalidRequest, "400")));
