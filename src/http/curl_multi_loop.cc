@@ -22,6 +22,9 @@ char kRegistered = 0;
 
 MonotonicTime now() { return MonotonicClock::now(); }
 
+// Headers of a usual provider response (content type, length, date, request id, rate limits).
+constexpr size_t kExpectedResponseHeaders = 16;
+
 std::string millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
 Error systemError(const char* call) {
@@ -132,13 +135,22 @@ void CurlMultiLoop::wake() {
 
 void CurlMultiLoop::submit(RequestId id, HttpRequest request, ResponseCallbacks callbacks) {
   load_.fetch_add(1, std::memory_order_relaxed);  // deliverCompletion takes it back, exactly once
-  std::function<void()> task = [this, id, request = std::move(request),
-                                callbacks = std::move(callbacks)]() mutable {
-    start(id, std::move(request), std::move(callbacks));
-  };
-  // After shutdown the task still runs (here, on the caller's thread): start() sees stopping_
-  // and completes the request with Cancelled, so no request is ever left without an answer.
-  if (!enqueue(std::move(task))) task();
+  bool queued = false;
+  bool must_wake = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!exited_) {
+      submitted_.push_back(PendingStart{id, std::move(request), std::move(callbacks)});
+      queued = true;
+      // The same wake-up batching as enqueue().
+      must_wake = !wake_pending_ && !inLoopThread();
+      wake_pending_ = true;
+    }
+  }
+  if (must_wake) wake();
+  // After shutdown the request is started here, on the caller's thread: start() sees stopping_
+  // and completes it with Cancelled, so no request is ever left without an answer.
+  if (!queued) start(id, std::move(request), std::move(callbacks));
 }
 
 void CurlMultiLoop::cancel(RequestId id) {
@@ -217,7 +229,7 @@ void CurlMultiLoop::run(std::stop_token stop) {
       runDueTimers();
       processCompletions();
       std::lock_guard lock(mu_);
-      if (posted_.empty()) break;
+      if (!workQueued()) break;
     }
   }
   drainOnExit(failure.value_or(Error(ErrorCode::Cancelled, "transport shut down")));
@@ -226,7 +238,7 @@ void CurlMultiLoop::run(std::stop_token stop) {
 int CurlMultiLoop::epollTimeoutMs() {
   {
     std::lock_guard lock(mu_);
-    if (!posted_.empty()) return 0;
+    if (workQueued()) return 0;
   }
   std::optional<MonotonicTime> next = timers_.nextDeadline();
   if (curl_deadline_ && (!next || *curl_deadline_ < *next)) next = curl_deadline_;
@@ -241,10 +253,14 @@ int CurlMultiLoop::epollTimeoutMs() {
 bool CurlMultiLoop::runPosted() {
   {
     std::lock_guard lock(mu_);
+    running_starts_.swap(submitted_);
     running_posts_.swap(posted_);
     wake_pending_ = false;
   }
-  if (running_posts_.empty()) return false;
+  if (running_starts_.empty() && running_posts_.empty()) return false;
+  // Submissions first: a cancel() of a request is posted after its submit(), and must find it.
+  for (auto& s : running_starts_) start(s.id, std::move(s.request), std::move(s.callbacks));
+  running_starts_.clear();
   for (auto& fn : running_posts_) fn();
   running_posts_.clear();
   return true;
@@ -289,8 +305,11 @@ void CurlMultiLoop::drainOnExit(const Error& reason) {
   {
     std::lock_guard lock(mu_);
     exited_ = true;
+    running_starts_.swap(submitted_);
     running_posts_.swap(posted_);
   }
+  for (auto& s : running_starts_) start(s.id, std::move(s.request), std::move(s.callbacks));
+  running_starts_.clear();
   for (auto& fn : running_posts_) fn();
   running_posts_.clear();
   failAll(reason);
@@ -342,6 +361,8 @@ void CurlMultiLoop::start(RequestId id, HttpRequest request, ResponseCallbacks c
     return;
   }
   t->id = id;
+  // Room for a typical response head at once, instead of growing the vector header by header.
+  t->response.headers.reserve(kExpectedResponseHeaders);
   t->request = std::move(request);
   t->callbacks = std::move(callbacks);
   auto abandon = [this, &t](Error e) {
@@ -360,30 +381,35 @@ void CurlMultiLoop::start(RequestId id, HttpRequest request, ResponseCallbacks c
   }
   t->host->active.fetch_add(1, std::memory_order_relaxed);
   Transfer& ref = *t;
-  in_flight_.emplace(id, std::move(t));
+  in_flight_nodes_.insert(in_flight_, id, std::move(t));
 
   // CURLOPT_TIMEOUT_MS covers a running transfer, but libcurl 7.88 does not expire a transfer
   // that is still queued for a connection slot (max_connections_per_host reached): it would
   // wait for the slot however long that takes. Our own timer bounds the whole attempt.
+  // The timer callbacks capture only [this, id] (they read the timeouts from the transfer): that
+  // fits std::function's inline storage, so arming a timer allocates nothing.
   const std::chrono::milliseconds total = ref.request.timeouts.total;
   if (total.count() > 0) {
-    ref.total_timer = addLoopTimer(ref.started_at + total, [this, id, total] {
+    ref.total_timer = addLoopTimer(ref.started_at + total, [this, id] {
       auto it = in_flight_.find(id);
       if (it == in_flight_.end()) return;
-      it->second->total_timer = 0;
-      finish(*it->second, Error(ErrorCode::Timeout, "request did not complete within " +
-                                                        millis(total) + " (total timeout)"));
+      Transfer& tr = *it->second;
+      tr.total_timer = 0;
+      finish(tr,
+             Error(ErrorCode::Timeout, "request did not complete within " +
+                                           millis(tr.request.timeouts.total) + " (total timeout)"));
     });
   }
   const std::chrono::milliseconds first_byte = ref.request.timeouts.first_byte;
   if (first_byte.count() > 0) {
-    ref.first_byte_timer = addLoopTimer(ref.started_at + first_byte, [this, id, first_byte] {
+    ref.first_byte_timer = addLoopTimer(ref.started_at + first_byte, [this, id] {
       auto it = in_flight_.find(id);
       if (it == in_flight_.end() || it->second->saw_first_byte) return;
-      it->second->first_byte_timer = 0;
-      finish(*it->second,
-             Error(ErrorCode::Timeout,
-                   "no response headers within " + millis(first_byte) + " (first-byte timeout)"));
+      Transfer& tr = *it->second;
+      tr.first_byte_timer = 0;
+      finish(tr, Error(ErrorCode::Timeout, "no response headers within " +
+                                               millis(tr.request.timeouts.first_byte) +
+                                               " (first-byte timeout)"));
     });
   }
 }
@@ -406,8 +432,7 @@ void CurlMultiLoop::finish(Transfer& t, std::optional<Error> error) {
   ResponseCallbacks callbacks = std::move(t.callbacks);
   Result<HttpResponse> result = error ? Result<HttpResponse>(std::unexpected(std::move(*error)))
                                       : Result<HttpResponse>(std::move(t.response));
-  auto node = in_flight_.extract(t.id);
-  if (!node.empty()) recycle(std::move(node.mapped()));
+  if (auto owned = in_flight_nodes_.take(in_flight_, t.id)) recycle(std::move(*owned));
   deliverCompletion(callbacks, std::move(result));
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/executor.h"
+#include "common/node_cache.h"
 #include "http/curl_handles.h"
 #include "http/curl_transfer.h"
 #include "http/curl_transport_options.h"
@@ -66,6 +67,8 @@ class CurlMultiLoop {
   bool enqueue(std::function<void()>&& fn);
   void wake();
   bool runPosted();
+  /** Work is queued for the loop (posts or submissions). Caller holds mu_. */
+  bool workQueued() const { return !posted_.empty() || !submitted_.empty(); }
   int epollTimeoutMs();
   void socketAction(curl_socket_t fd, int flags);
   void runDueTimers();
@@ -101,17 +104,30 @@ class CurlMultiLoop {
   UniqueFd epoll_fd_;
   UniqueFd wake_fd_;
   MultiHandle multi_;
-  std::unordered_map<RequestId, std::unique_ptr<Transfer>> in_flight_;  // loop thread only
-  std::vector<std::unique_ptr<Transfer>> idle_transfers_;               // loop thread only
-  TimerHeap timers_;                                                    // loop thread only
-  std::optional<MonotonicTime> curl_deadline_;                          // loop thread only
-  std::vector<std::function<void()>> running_posts_;                    // loop thread only
-  bool stopping_ = false;                                               // loop thread only
+  using TransferMap = std::unordered_map<RequestId, std::unique_ptr<Transfer>>;
+  TransferMap in_flight_;                                  // loop thread only
+  NodeCache<TransferMap> in_flight_nodes_{1024};           // loop thread only
+  std::vector<std::unique_ptr<Transfer>> idle_transfers_;  // loop thread only
+  TimerHeap timers_;                                       // loop thread only
+  std::optional<MonotonicTime> curl_deadline_;             // loop thread only
+  std::vector<std::function<void()>> running_posts_;       // loop thread only
+
+  // A request on its way to the loop thread. Submissions get their own queue rather than a
+  // posted closure: the closure would not fit std::function's inline storage (one allocation
+  // per request), and the queue's capacity is reused.
+  struct PendingStart {
+    RequestId id;
+    HttpRequest request;
+    ResponseCallbacks callbacks;
+  };
+  std::vector<PendingStart> running_starts_;  // loop thread only
+  bool stopping_ = false;                     // loop thread only
 
   std::atomic<TimerId> next_timer_id_{0};
 
   std::mutex mu_;
   std::vector<std::function<void()>> posted_;  // guarded by mu_
+  std::vector<PendingStart> submitted_;        // guarded by mu_; started before posted_ runs
   bool wake_pending_ = false;                  // guarded by mu_
   bool exited_ = false;                        // guarded by mu_: the loop no longer runs posts
 

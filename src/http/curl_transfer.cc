@@ -66,12 +66,35 @@ class OptionSetter {
 
 #define LLMPOOL_SETOPT(setter, option, value) (setter).set(option, value, #option)
 
+constexpr size_t kExpectThreshold = 1024;
+
+/** The curl list of `headers` ("name: value" lines), plus "Expect:" (suppressing
+ *  "Expect: 100-continue") when `suppress_expect`. An empty list is a valid null handle. */
+Result<HeaderList> buildHeaderList(const Headers& headers, bool suppress_expect) {
+  HeaderList list;
+  std::string line;
+  const auto append = [&](const char* text) {
+    curl_slist* grown = curl_slist_append(list.get(), text);
+    if (!grown) return false;
+    (void)list.release();  // `grown` is the same list, one node longer
+    list.reset(grown);
+    return true;
+  };
+  for (const auto& [name, value] : headers) {
+    line.assign(name).append(": ").append(value);
+    if (!append(line.c_str())) {
+      return fail(ErrorCode::Internal, "out of memory building request headers");
+    }
+  }
+  if (suppress_expect) append("Expect:");
+  return list;
+}
+
 }  // namespace
 
 void Transfer::clearRequest() {
   id = 0;
   request = HttpRequest{};
-  request_headers.reset();
   callbacks = ResponseCallbacks{};
   response = HttpResponse{};
   saw_first_byte = false;
@@ -147,24 +170,19 @@ Result<void> prepareTransfer(Transfer& t, const CurlTransportOptions& options,
     LLMPOOL_SETOPT(s, CURLOPT_CLOSESOCKETDATA, static_cast<void*>(t.host));
   }
 
-  curl_slist* list = nullptr;
-  for (const auto& [name, value] : req.headers) {
-    const std::string line = name + ": " + value;
-    curl_slist* grown = curl_slist_append(list, line.c_str());
-    if (!grown) {
-      curl_slist_free_all(list);
-      return fail(ErrorCode::Internal, "out of memory building request headers");
-    }
-    list = grown;
+  // Send the body at once: waiting for "100 Continue" costs a round trip (or a second when the
+  // server ignores Expect) and buys nothing for JSON bodies. libcurl only asks for it above a
+  // size threshold (1 KiB in old releases, 1 MiB since 7.68), so small bodies need no header.
+  const bool expect = req.body.size() >= kExpectThreshold;
+  if (!t.request_headers || expect != t.request_headers_expect ||
+      req.headers != t.request_headers_source) {
+    auto list = buildHeaderList(req.headers, expect);
+    if (!list) return std::unexpected(std::move(list.error()));
+    t.request_headers = std::move(*list);
+    t.request_headers_source = req.headers;
+    t.request_headers_expect = expect;
   }
-  if (!req.body.empty()) {
-    // Send the body at once: waiting for "100 Continue" costs a round trip (or a second when the
-    // server ignores Expect) and buys nothing for small JSON bodies.
-    curl_slist* grown = curl_slist_append(list, "Expect:");
-    if (grown) list = grown;
-  }
-  t.request_headers.reset(list);
-  LLMPOOL_SETOPT(s, CURLOPT_HTTPHEADER, list);
+  LLMPOOL_SETOPT(s, CURLOPT_HTTPHEADER, t.request_headers.get());
 
   // The handle is reused: every request sets the method options from scratch.
   LLMPOOL_SETOPT(s, CURLOPT_NOBODY, 0L);

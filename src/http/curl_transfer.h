@@ -32,8 +32,7 @@ struct Transfer {
 
   // Per request; cleared by clearRequest().
   RequestId id = 0;
-  HttpRequest request;         // keeps the URL and body alive while curl reads them
-  HeaderList request_headers;  // must outlive the transfer (CURLOPT_HTTPHEADER is not copied)
+  HttpRequest request;  // keeps the URL and body alive while curl reads them
   ResponseCallbacks callbacks;
   HttpResponse response;
   bool saw_first_byte = false;
@@ -54,6 +53,13 @@ struct Transfer {
   // Per handle: the host its socket accounting points at, and that host's URL prefix as written.
   HostCounters* host = nullptr;
   std::string host_authority;
+  // Per handle: the curl header list of the last request and the headers it was built from.
+  // Requests to one deployment carry the same headers every time, so the list (one strdup and
+  // one node per line) is rebuilt only when they change. It must outlive the transfer that uses
+  // it (CURLOPT_HTTPHEADER is not copied).
+  HeaderList request_headers;
+  Headers request_headers_source;
+  bool request_headers_expect = false;  // the list ends with "Expect:" (see prepareTransfer)
 
   /** Drops everything of the finished request (releasing captured callback state) and keeps
    *  the easy handle. */

@@ -12,13 +12,13 @@ bool TimerHeap::later(const Entry& a, const Entry& b) {
 }
 
 void TimerHeap::add(TimerId id, MonotonicTime when, std::function<void()> fn) {
-  live_[id] = std::move(fn);
+  nodes_.insert(live_, id, std::move(fn));
   heap_.push_back(Entry{when, next_seq_++, id});
   std::push_heap(heap_.begin(), heap_.end(), later);
 }
 
 bool TimerHeap::cancel(TimerId id) {
-  if (live_.erase(id) == 0) return false;
+  if (!nodes_.erase(live_, id)) return false;
   compactIfMostlyStale();
   return true;
 }
@@ -42,8 +42,7 @@ std::optional<std::function<void()>> TimerHeap::popDue(MonotonicTime now) {
   const TimerId id = heap_.front().id;
   std::pop_heap(heap_.begin(), heap_.end(), later);
   heap_.pop_back();
-  auto node = live_.extract(id);
-  return std::move(node.mapped());
+  return nodes_.take(live_, id);
 }
 
 void TimerHeap::compactIfMostlyStale() {

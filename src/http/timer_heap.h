@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/executor.h"
+#include "common/node_cache.h"
 #include "llmpool/clock.h"
 
 namespace llmpool::http {
@@ -46,8 +47,12 @@ class TimerHeap {
   void dropStaleTop();
   void compactIfMostlyStale();
 
+  using LiveMap = std::unordered_map<TimerId, std::function<void()>>;
   std::vector<Entry> heap_;
-  std::unordered_map<TimerId, std::function<void()>> live_;
+  LiveMap live_;
+  // Most timers are request timeouts that are cancelled soon after they are added: their map
+  // nodes are reused instead of allocated per timer.
+  NodeCache<LiveMap> nodes_{1024};
   uint64_t next_seq_ = 0;
 };
 

@@ -234,15 +234,28 @@ RequestHandle ClientPoolImpl::start(std::shared_ptr<Call> call) {
     return handle;
   }
   call->route = &it->second;
+  const uint64_t id = call->id;
   {
     std::lock_guard calls_lock(calls_mu_);
-    calls_[call->id] = call;
+    call_nodes_.insert(calls_, id, call);
   }
-  call->deadline_timer = executor_.runAt(call->deadline, [this, weak] {
-    if (auto c = weak.lock()) cancelCall(c, ErrorCode::DeadlineExceeded, "deadline exceeded");
+  // Timer and admission callbacks find the call by id in calls_: a [this, id] capture fits
+  // std::function's inline storage (no allocation per request), and a call that finished in the
+  // meantime is simply not found.
+  call->deadline_timer = executor_.runAt(call->deadline, [this, id] {
+    if (auto c = findCall(id)) cancelCall(c, ErrorCode::DeadlineExceeded, "deadline exceeded");
   });
+  // Admission: the permit callback arrives on the executor (never inside this call). A free
+  // permit with nobody queued is taken here and only the hop to the executor is posted.
+  if (auto permit = limiter_.tryAcquire()) {
+    call->permit.emplace(std::move(*permit));
+    lock.unlock();
+    executor_.post([this, id] {
+      if (auto c = findCall(id)) onAdmitted(c);
+    });
+    return handle;
+  }
   lock.unlock();
-  // Admission: the permit callback arrives on the executor (never inside acquire()).
   limiter_.acquire(std::min(call->deadline, call->started + ps.acquire_timeout),
                    [this, call](Result<resilience::ConcurrencyLimiter::Permit> permit) {
                      onPermit(call, std::move(permit));
@@ -250,20 +263,35 @@ RequestHandle ClientPoolImpl::start(std::shared_ptr<Call> call) {
   return handle;
 }
 
+std::shared_ptr<Call> ClientPoolImpl::findCall(uint64_t id) {
+  std::lock_guard lock(calls_mu_);
+  auto it = calls_.find(id);
+  return it == calls_.end() ? nullptr : it->second;
+}
+
 void ClientPoolImpl::onPermit(const std::shared_ptr<Call>& call,
                               Result<resilience::ConcurrencyLimiter::Permit> permit) {
-  std::unique_lock lock(call->mu);
-  if (call->finished) return;  // the permit (if any) is released as it goes out of scope
-  permit_wait_hist_.observe(executor_.clock().now() - call->started);
-  if (!permit) {
-    counters_.admission_rejections.fetch_add(1, std::memory_order_relaxed);
-    Error e = permit.error();
-    if (e.code != ErrorCode::Cancelled) e.code = ErrorCode::Overloaded;
-    call->last_error = std::move(e);
-    finish(call, lock);
-    return;
+  {
+    std::unique_lock lock(call->mu);
+    if (call->finished) return;  // the permit (if any) is released as it goes out of scope
+    if (!permit) {
+      permit_wait_hist_.observe(executor_.clock().now() - call->started);
+      counters_.admission_rejections.fetch_add(1, std::memory_order_relaxed);
+      Error e = permit.error();
+      if (e.code != ErrorCode::Cancelled) e.code = ErrorCode::Overloaded;
+      call->last_error = std::move(e);
+      finish(call, lock);
+      return;
+    }
+    call->permit.emplace(std::move(*permit));
   }
-  call->permit.emplace(std::move(*permit));
+  onAdmitted(call);
+}
+
+void ClientPoolImpl::onAdmitted(const std::shared_ptr<Call>& call) {
+  std::unique_lock lock(call->mu);
+  if (call->finished) return;  // finish() released the permit already
+  permit_wait_hist_.observe(executor_.clock().now() - call->started);
   call->admitted = true;
   lock.unlock();
   tryNextAttempt(call);
@@ -824,7 +852,7 @@ void ClientPoolImpl::finish(const std::shared_ptr<Call>& call, std::unique_lock<
   counters_.in_flight.fetch_sub(1, std::memory_order_relaxed);
   {
     std::lock_guard calls_lock(calls_mu_);
-    calls_.erase(call->id);
+    call_nodes_.erase(calls_, call->id);
   }
   // Deliver on the executor, never on the caller's own stack (complete() promises that).
   auto chat_done = std::move(call->done);

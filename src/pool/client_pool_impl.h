@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/executor.h"
+#include "common/node_cache.h"
 #include "http/transport.h"
 #include "llmpool/pool.h"
 #include "llmpool/random.h"
@@ -54,6 +55,7 @@ class ClientPoolImpl final : public ClientPool {
   // The state machine's steps (public for the Call helpers in client_pool_impl.cc).
   void onPermit(const std::shared_ptr<Call>& call,
                 Result<resilience::ConcurrencyLimiter::Permit> permit);
+  void onAdmitted(const std::shared_ptr<Call>& call);
   void tryNextAttempt(const std::shared_ptr<Call>& call);
   void onAttemptDone(const std::shared_ptr<Call>& call, Result<http::HttpResponse> result);
   void cancelCall(const std::shared_ptr<Call>& call, ErrorCode code, std::string why);
@@ -63,6 +65,8 @@ class ClientPoolImpl final : public ClientPool {
                  RandomSource& random);
 
   RequestHandle start(std::shared_ptr<Call> call);
+  /** The live call with this id, or null once it finished. */
+  std::shared_ptr<Call> findCall(uint64_t id);
   void sendAttempt(const std::shared_ptr<Call>& call, Deployment& deployment,
                    resilience::CircuitBreaker::Ticket ticket,
                    std::optional<resilience::RateLimiter::Reservation> reservation,
@@ -89,7 +93,9 @@ class ClientPoolImpl final : public ClientPool {
   std::atomic<bool> stopping_{false};
   std::mutex calls_mu_;
   // Live calls, owned here from admission to finish (callbacks and timers hold weak refs).
-  std::map<uint64_t, std::shared_ptr<Call>> calls_;  // guarded by calls_mu_
+  using CallMap = std::map<uint64_t, std::shared_ptr<Call>>;
+  CallMap calls_;                        // guarded by calls_mu_
+  NodeCache<CallMap> call_nodes_{1024};  // guarded by calls_mu_
   std::atomic<uint64_t> next_call_id_{0};
   std::vector<TimerId> health_timers_;  // guarded by calls_mu_
   bool started_ = false;                // guarded by calls_mu_
