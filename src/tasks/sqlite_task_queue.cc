@@ -270,6 +270,7 @@ Result<void> SqliteTaskQueue::recover() {
     if (sqlite3_column_type(scan.get(), 4) != SQLITE_NULL) {
       not_before = fromUnixMillis(sqlite3_column_int64(scan.get(), 4));
     }
+    std::lock_guard order_lock(order_mu_);
     order_.add(std::move(e), not_before);
   }
   Statement count = prepare("SELECT COUNT(*) FROM results");
@@ -346,7 +347,10 @@ std::vector<Result<void>> SqliteTaskQueue::push(std::vector<Task> tasks, SystemT
     }
     return out;
   }
-  for (auto& e : added) order_.add(std::move(e));
+  {
+    std::lock_guard order_lock(order_mu_);
+    for (auto& e : added) order_.add(std::move(e));
+  }
   return out;
 }
 
@@ -387,10 +391,13 @@ std::vector<LeasedTask> SqliteTaskQueue::loadAndMark(const std::vector<OrderEntr
 std::vector<LeasedTask> SqliteTaskQueue::lease(size_t max, SystemTime now) {
   std::lock_guard lock(mu_);
   std::vector<OrderEntry> picked;
-  while (picked.size() < max) {
-    auto e = order_.popBest(now);
-    if (!e) break;
-    picked.push_back(std::move(*e));
+  {
+    std::lock_guard order_lock(order_mu_);
+    while (picked.size() < max) {
+      auto e = order_.popBest(now);
+      if (!e) break;
+      picked.push_back(std::move(*e));
+    }
   }
   return loadAndMark(picked);
 }
@@ -406,14 +413,21 @@ std::optional<LeasedTask> SqliteTaskQueue::leaseById(const std::string& id) {
                .seq = static_cast<uint64_t>(sqlite3_column_int64(s.get(), 0)),
                .priority = static_cast<Priority>(sqlite3_column_int(s.get(), 1) & 3),
                .enqueued_at = fromUnixMillis(sqlite3_column_int64(s.get(), 2))};
-  order_.remove(id);
+  {
+    std::lock_guard order_lock(order_mu_);
+    order_.remove(id);
+  }
   auto out = loadAndMark({e});
   return std::move(out.front());
 }
 
 std::optional<LeasedTask> SqliteTaskQueue::leaseLowestBelow(Priority than) {
   std::lock_guard lock(mu_);
-  auto e = order_.popLowestBelow(than);
+  std::optional<OrderEntry> e;
+  {
+    std::lock_guard order_lock(order_mu_);
+    e = order_.popLowestBelow(than);
+  }
   if (!e) return std::nullopt;
   auto out = loadAndMark({*e});
   return std::move(out.front());
@@ -421,7 +435,12 @@ std::optional<LeasedTask> SqliteTaskQueue::leaseLowestBelow(Priority than) {
 
 std::vector<LeasedTask> SqliteTaskQueue::leaseAll() {
   std::lock_guard lock(mu_);
-  return loadAndMark(order_.popAll());
+  std::vector<OrderEntry> all;
+  {
+    std::lock_guard order_lock(order_mu_);
+    all = order_.popAll();
+  }
+  return loadAndMark(all);
 }
 
 void SqliteTaskQueue::requeue(std::vector<RequeueItem> items) {
@@ -446,6 +465,7 @@ void SqliteTaskQueue::requeue(std::vector<RequeueItem> items) {
   commit();
   for (auto& [e, not_before] : back) {
     leased_.erase(e.id);
+    std::lock_guard order_lock(order_mu_);
     order_.add(std::move(e), not_before);
   }
 }
@@ -482,7 +502,10 @@ std::vector<bool> SqliteTaskQueue::complete(const std::vector<TaskResult>& resul
   for (size_t i = 0; i < results.size(); ++i) {
     if (!stored[i]) continue;
     ++finished_;
-    if (leased_.erase(results[i].task_id) == 0) order_.remove(results[i].task_id);
+    if (leased_.erase(results[i].task_id) == 0) {
+      std::lock_guard order_lock(order_mu_);
+      order_.remove(results[i].task_id);
+    }
   }
   return stored;
 }
@@ -532,9 +555,10 @@ void SqliteTaskQueue::forEachResult(const std::function<void(const TaskResult&)>
 QueueCounts SqliteTaskQueue::counts() const {
   std::lock_guard lock(mu_);
   QueueCounts c;
-  c.queued = order_.size();
   c.leased = leased_.size();
   c.finished = finished_;
+  std::lock_guard order_lock(order_mu_);
+  c.queued = order_.size();
   for (int p = 0; p < kPriorityCount; ++p) {
     c.queued_by_priority[static_cast<size_t>(p)] = order_.count(static_cast<Priority>(p));
   }
@@ -542,12 +566,12 @@ QueueCounts SqliteTaskQueue::counts() const {
 }
 
 size_t SqliteTaskQueue::queuedCount() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(order_mu_);  // not mu_: never waits for a commit in progress
   return order_.size();
 }
 
 std::optional<SystemTime> SqliteTaskQueue::nextDelayed() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(order_mu_);
   return order_.nextDelayed();
 }
 

@@ -98,7 +98,11 @@ class SqliteTaskQueue final : public TaskQueue {
 
   SqliteHandle db_;
   mutable std::mutex mu_;
-  TaskOrder order_;                                   // queued tasks; guarded by mu_
+  // The scheduling order has a lock of its own, taken (after mu_) around every change and alone by
+  // the readers: queuedCount() and nextDelayed() are called under the processor's lock, which an
+  // answer's callback needs too, so they must not wait behind a commit that holds mu_.
+  mutable std::mutex order_mu_;
+  TaskOrder order_;  // queued tasks; changed under mu_ and order_mu_, read under either
   std::unordered_map<std::string, uint64_t> leased_;  // id -> seq; guarded by mu_
   std::vector<uint64_t> unmarked_leases_;             // seqs leased, mark not yet written; mu_
   std::optional<std::chrono::steady_clock::time_point> marks_written_;  // guarded by mu_
