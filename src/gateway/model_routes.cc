@@ -7,6 +7,7 @@
 
 #include "gateway/model_routes.h"
 
+#include <memory>
 #include <mutex>
 
 #include "gateway/attempt_headers.h"
@@ -72,7 +73,12 @@ std::string deploymentForModel(const PoolConfig& config, const std::string& alia
 // ChatExchange: one chat request in flight.
 
 struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
-  ChatExchange(ModelCall c, Dialect d) : call(std::move(c)), dialect(d) {}
+  ChatExchange(ModelCall c, Dialect d) : call(std::move(c)), dialect(d) {
+    // Only an Anthropic stream re-encodes its chunks; an OpenAI one (most of 10,000 held
+    // streams) does not carry the encoder's state.
+    if (dialect == Dialect::Anthropic)
+      encoder = std::make_unique<providers::AnthropicStreamEncoder>();
+  }
 
   ModelCall call;
   KeyLease lease;  // declared after `call` (which holds the generation owning the key)
@@ -89,7 +95,7 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
   bool usage_sent = false;    // guarded by mu
   bool done = false;          // guarded by mu
   std::optional<Duration> ttft;
-  providers::AnthropicStreamEncoder encoder;  // guarded by mu
+  std::unique_ptr<providers::AnthropicStreamEncoder> encoder;  // Anthropic only; guarded by mu
 
   void start(ChatRequest request);
   bool onChunk(const ChatChunk& chunk);
@@ -166,7 +172,7 @@ bool ChatExchange::onChunk(const ChatChunk& chunk) {
     }
   }
   if (dialect == Dialect::Anthropic) {
-    std::string events = encoder.encode(chunk);
+    std::string events = encoder->encode(chunk);
     if (!events.empty()) call.writer.writeChunk(std::move(events));
     return true;
   }
@@ -231,8 +237,8 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
       last.id = r.id;
       last.model = r.model;
       last.usage = r.usage;  // cumulative; message_delta reports it
-      std::string events = encoder.encode(last);
-      events += encoder.finish();
+      std::string events = encoder->encode(last);
+      events += encoder->finish();
       call.writer.writeChunk(std::move(events) + tail);
     } else {
       if (client_usage && !usage_sent) {

@@ -6,8 +6,8 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <memory>
 #include <mutex>
-#include <optional>
 #include <vector>
 
 #include <sys/socket.h>
@@ -36,9 +36,10 @@ tcp::socket& lowestLayer(asio::ssl::stream<tcp::socket>& s) { return s.next_laye
 // One connection: reads requests one at a time, hands each to the handler, writes the answer
 // through a double byte buffer (one buffer being written, one collecting), then reads the next.
 //
-// While a handler works on a request the connection keeps a read pending: it notices a client
-// that goes away (EOF or error -> disconnect callbacks) and picks up a pipelined request, which
-// waits in pending_ until the current response is written.
+// While a handler works on a request the connection keeps a read pending (on plain TCP first a
+// wait for readability, so no buffer is held meanwhile): it notices a client that goes away (EOF
+// or error -> disconnect callbacks) and picks up a pipelined request, which waits in pending_
+// until the current response is written.
 //
 // Direct responses: a handler that answers from another thread (the gateway answers from the
 // pool's transport thread) would cost a hop to the I/O thread per response: a wake-up, a queued
@@ -309,11 +310,37 @@ class ConnectionImpl final : public Connection {
   void readRequest() {
     if (closed_ || reading_) return;
     reading_ = true;
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
-    parser_->body_limit(options().max_body_bytes);
     // Waiting while a handler works on a request is not the client's fault: no deadline then.
     if (active_ == 0) setDeadline(options().read_timeout);
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      // Nothing buffered: wait for the socket to become readable (a request, or the client
+      // leaving) before taking a read buffer. A long stream or an idle keep-alive connection
+      // then holds no read buffer and no parser, which matters at 10,000 of them. (TLS may hold
+      // decrypted bytes the socket no longer shows as readable, so a TLS connection always reads.)
+      if (buffer_.size() == 0) {
+        buffer_.shrink_to_fit();  // frees it: nothing is in it
+        lowestLayer(stream_).async_wait(tcp::socket::wait_read,
+                                        [self = self()](ErrorCode ec) { self->onReadable(ec); });
+        return;
+      }
+    }
+    startParse();
+  }
+
+  void onReadable(ErrorCode ec) {
+    if (closed_ || ec == asio::error::operation_aborted) {
+      reading_ = false;
+      return;
+    }
+    // Readable, at EOF or failed: the read says which (an error ends in onReadError).
+    startParse();
+  }
+
+  void startParse() {
+    // On the heap, like the read buffer: a connection waiting for its next request holds none.
+    parser_ = std::make_unique<http::request_parser<http::string_body>>();
+    parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
+    parser_->body_limit(options().max_body_bytes);
     parser_->eager(true);  // parse the body in the same pass as the header when it is there
     continue_checked_ = false;
     readSome();
@@ -346,11 +373,12 @@ class ConnectionImpl final : public Connection {
     reading_ = false;
     if (closed_) return;
     Request request = parser_->release();
+    parser_.reset();
     // A pipelined request waits for the current response, which must then be written here (so
     // the window closes), unless it was answered directly meanwhile.
     if (active_ != 0 && !syncDirect(true)) {
       // Pipelined: answered after the current one (dropped if this connection will close).
-      if (keep_alive_) pending_.emplace(std::move(request));
+      if (keep_alive_) pending_ = std::make_unique<Request>(std::move(request));
       return;
     }
     dispatch(std::move(request));
@@ -467,7 +495,10 @@ class ConnectionImpl final : public Connection {
 
   void onWrite(ErrorCode ec) {
     writing_ = false;
-    out_writing_.clear();
+    // Released rather than kept for the next write: a stream writes a chunk every now and then,
+    // and 10,000 streams each holding two buffers of their largest write add up; one allocation
+    // per write is the cheaper side.
+    std::string().swap(out_writing_);
     if (ec) return close(false);
     if (closed_) return;
     buffered_.store(out_pending_.size(), std::memory_order_relaxed);
@@ -478,8 +509,8 @@ class ConnectionImpl final : public Connection {
 
   Stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::optional<Request> pending_;                // a pipelined request read while busy
+  std::unique_ptr<http::request_parser<http::string_body>> parser_;  // while reading only
+  std::unique_ptr<Request> pending_;              // a pipelined request read while busy
   std::string out_pending_;                       // bytes collected while a write is in flight
   std::string out_writing_;                       // bytes being written
   std::vector<std::function<void()>> callbacks_;  // disconnect callbacks of the active exchange
