@@ -585,10 +585,13 @@ struct BackgroundProcessor::Impl {
    *  dispatcher, and its slot goes to the next look-ahead task at once. */
   void onAnswer(const std::string& id, Result<ChatResponse> outcome) {
     std::optional<Launch> next;
+    bool wake = false;
     {
       std::lock_guard lock(mu_);
       auto node = flights_.extract(id);
       if (node.empty()) return;  // a second answer for one request: ignore
+      // The dispatcher takes the whole list at once: only the first entry needs to wake it.
+      wake = completions_.empty();
       completions_.push_back(Completion{.id = id,
                                         .outcome = std::move(outcome),
                                         .local = std::nullopt,
@@ -596,8 +599,8 @@ struct BackgroundProcessor::Impl {
       // Taken in the same critical section that freed the slot: the dispatcher, woken by this
       // completion, finds the slot already refilled.
       next = takeLaunchLocked();
-      wake_.notify_one();
     }
+    if (wake) wake_.notify_one();  // after unlocking: the dispatcher does not wake into a held lock
     if (!next) return;
     launch(std::move(*next));
     pump();  // more free slots (tasks that finished unsent on the way)
