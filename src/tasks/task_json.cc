@@ -127,8 +127,14 @@ int64_t toUnixMillis(SystemTime t) {
 }
 
 SystemTime fromUnixMillis(int64_t ms) {
-  return SystemTime(
-      std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
+  // Stored text can hold any integer; beyond what the clock represents (about +-292 years around
+  // 1970 in nanoseconds) the time saturates instead of overflowing.
+  using std::chrono::milliseconds;
+  constexpr auto kMax = std::chrono::duration_cast<milliseconds>(SystemTime::duration::max());
+  constexpr auto kMin = std::chrono::duration_cast<milliseconds>(SystemTime::duration::min());
+  if (ms >= kMax.count()) return SystemTime::max();
+  if (ms <= kMin.count()) return SystemTime::min();
+  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(milliseconds(ms)));
 }
 
 std::optional<ErrorCode> parseErrorCode(std::string_view name) {

@@ -202,5 +202,13 @@ TEST(TaskTest, EnhancementTemplate) {
   EXPECT_EQ(t.metadata.at("kind"), "enhancement");
 }
 
+// Stored text may carry any integer: far-off times saturate instead of overflowing the clock.
+TEST(TaskJsonTest, OutOfRangeUnixMillisSaturate) {
+  EXPECT_EQ(fromUnixMillis(INT64_MAX), SystemTime::max());
+  EXPECT_EQ(fromUnixMillis(19'000'000'001'231), SystemTime::max());
+  EXPECT_EQ(fromUnixMillis(INT64_MIN), SystemTime::min());
+  EXPECT_EQ(toUnixMillis(fromUnixMillis(1'900'000'000'123)), 1'900'000'000'123);
+}
+
 }  // namespace
 }  // namespace llmpool::tasks
