@@ -1,33 +1,15 @@
 #include "batch/input_line_text.h"
 
-#include <cstdint>
-
 #include "providers/json_reader.h"
 #include "providers/openai_inbound.h"
 
 namespace llmpool::batch {
-namespace {
-
-// A member seen twice sends the line to the DOM path, which keeps the last one.
-class SeenMembers {
- public:
-  bool first(uint32_t bit) {
-    if (seen_ & bit) return false;
-    seen_ |= bit;
-    return true;
-  }
-
- private:
-  uint32_t seen_ = 0;
-};
-
-}  // namespace
 
 std::optional<Task> parseInputLineText(std::string_view text, size_t line,
                                        const InputRules& rules) {
   providers::JsonReader r(text);
   if (!r.enterObject()) return std::nullopt;
-  SeenMembers seen;
+  providers::SeenMembers seen;
   Task task;
   std::string value;
   std::string_view body;

@@ -12,6 +12,24 @@
 
 namespace llmpool::providers {
 
+/**
+ * Which members of one object a fast reader has seen, one bit each: a member seen twice sends the
+ * document to the DOM path, which keeps the last one (a fast reader keeping the first would
+ * disagree with it).
+ */
+class SeenMembers {
+ public:
+  /** True the first time `bit` is seen. */
+  bool first(uint32_t bit) {
+    if (seen_ & bit) return false;
+    seen_ |= bit;
+    return true;
+  }
+
+ private:
+  uint32_t seen_ = 0;
+};
+
 class JsonReader {
  public:
   enum class Kind { Object, Array, String, Number, Bool, Null, Invalid };

@@ -14,22 +14,9 @@
 namespace llmpool::providers {
 namespace {
 
-// One member per bit: a key seen twice sends the request to the DOM path (which keeps the last).
-class SeenKeys {
- public:
-  bool first(uint32_t bit) {
-    if (seen_ & bit) return false;
-    seen_ |= bit;
-    return true;
-  }
-
- private:
-  uint32_t seen_ = 0;
-};
-
 bool readMessage(JsonReader& r, ChatMessage& out) {
   if (!r.enterObject()) return false;
-  SeenKeys seen;
+  SeenMembers seen;
   bool has_content = false;
   std::string_view name;
   while (r.nextMember(name)) {
@@ -66,7 +53,7 @@ bool readIntegerIn(JsonReader& r, int64_t lo, int64_t hi, std::optional<int64_t>
 
 bool readStreamOptions(JsonReader& r, bool& include_usage) {
   if (!r.enterObject()) return false;
-  SeenKeys seen;
+  SeenMembers seen;
   std::string_view name;
   while (r.nextMember(name)) {
     if (name == "include_usage") {
@@ -96,7 +83,7 @@ std::optional<ChatRequest> parseOpenAIChatRequestText(std::string_view body) {
   JsonReader r(body);
   if (!r.enterObject()) return std::nullopt;
   ChatRequest out;
-  SeenKeys seen;
+  SeenMembers seen;
   std::optional<int64_t> max_tokens, max_completion_tokens, n;
   std::string_view name;
   while (r.nextMember(name)) {

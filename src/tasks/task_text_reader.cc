@@ -18,19 +18,6 @@ namespace {
 
 using providers::JsonReader;
 
-// A member seen twice sends the row to the tree reader.
-class SeenMembers {
- public:
-  bool first(uint32_t bit) {
-    if (seen_ & bit) return false;
-    seen_ |= bit;
-    return true;
-  }
-
- private:
-  uint32_t seen_ = 0;
-};
-
 bool readInt32(JsonReader& r, int& out) {
   int64_t v = 0;
   if (!r.readInt(v) || v < INT_MIN || v > INT_MAX) return false;
@@ -72,7 +59,7 @@ bool readStringMap(JsonReader& r, std::map<std::string, std::string>& out) {
 
 bool readMessage(JsonReader& r, ChatMessage& m) {
   if (!r.enterObject()) return false;
-  SeenMembers seen;
+  providers::SeenMembers seen;
   bool has_role = false;
   std::string_view name;
   while (r.nextMember(name)) {
@@ -94,7 +81,7 @@ bool readMessage(JsonReader& r, ChatMessage& m) {
 
 bool readRequest(JsonReader& r, ChatRequest& q) {
   if (!r.enterObject()) return false;
-  SeenMembers seen;
+  providers::SeenMembers seen;
   std::string_view name;
   while (r.nextMember(name)) {
     bool ok = false;
@@ -138,7 +125,7 @@ bool readRequest(JsonReader& r, ChatRequest& q) {
 
 bool readOptions(JsonReader& r, RequestOptions& o) {
   if (!r.enterObject()) return false;
-  SeenMembers seen;
+  providers::SeenMembers seen;
   std::string_view name;
   while (r.nextMember(name)) {
     bool ok = false;
@@ -168,7 +155,7 @@ std::optional<Task> readTaskText(std::string_view text) {
   JsonReader r(text);
   if (!r.enterObject()) return std::nullopt;
   Task t;
-  SeenMembers seen;
+  providers::SeenMembers seen;
   bool has_id = false;
   bool has_request = false;
   std::string value;
