@@ -76,8 +76,7 @@ TEST(RetryPolicyTest, BreakerFailureClassification) {
   EXPECT_FALSE(RetryPolicy::countsAsBreakerFailure(error(ErrorCode::ServerError, 408)));
   EXPECT_FALSE(RetryPolicy::countsAsBreakerFailure(error(ErrorCode::ServerError, 409)));
   for (auto code : {ErrorCode::InvalidRequest, ErrorCode::AuthFailed, ErrorCode::NotFound,
-                    ErrorCode::Cancelled, ErrorCode::DeadlineExceeded, ErrorCode::CircuitOpen,
-                    ErrorCode::Overloaded, ErrorCode::Internal}) {
+                    ErrorCode::Cancelled, ErrorCode::DeadlineExceeded, ErrorCode::CircuitOpen}) {
     EXPECT_FALSE(RetryPolicy::countsAsBreakerFailure(error(code))) << llmpool::errorCodeName(code);
   }
 }
