@@ -8,6 +8,7 @@
 // look-ahead is concurrency / 8 tasks (none below 8), so a task submitted later with a higher
 // priority waits behind at most that many; with concurrency 1 the order is exactly the queue's.
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -108,6 +109,7 @@ struct BackgroundProcessor::Impl {
   std::unordered_map<std::string, Delivery> deliveries_;  // guarded by mu_
   std::unordered_map<std::string, Flight> flights_;       // guarded by mu_
   std::deque<tasks::LeasedTask> ready_;  // leased ahead, not sent yet, lease order; mu_
+  size_t unstored_ = 0;  // answered flights whose outcome is not stored yet; guarded by mu_
   const size_t lease_ahead_ = static_cast<size_t>(std::max(config.concurrency, 0)) / 8;
   std::unordered_set<std::string> cancel_requests_;  // guarded by mu_
   std::vector<Completion> completions_;              // guarded by mu_
@@ -179,6 +181,9 @@ struct BackgroundProcessor::Impl {
       }
     }
   }
+
+  /** Slots taken: tasks sent and not answered, or answered and not stored. */
+  size_t busyLocked() const { return flights_.size() + unstored_; }
 
   /** Tasks waiting to be sent: what max_queue bounds. */
   size_t heldLocked() const { return queue->queuedCount() + ready_.size() + pushing_; }
@@ -350,9 +355,15 @@ struct BackgroundProcessor::Impl {
         applyGraceLocked();
         mode = stop_mode_;
       }
-      // Retries are re-queued first, and new tasks go out before the finished ones are stored:
-      // the commit does not delay the next requests.
-      std::vector<TaskResult> finals = settle(std::move(done));
+      // An answered task keeps its slot until its outcome is stored: a crash re-runs at most
+      // `concurrency` tasks (those sent or answered but not stored), never more.
+      const auto answered = static_cast<size_t>(
+          std::count_if(done.begin(), done.end(), [](const Completion& c) { return c.flight; }));
+      store(settle(std::move(done)));
+      if (answered > 0) {
+        std::lock_guard lock(mu_);
+        unstored_ -= answered;
+      }
       if (mode == StopMode::Cancel) {
         cancelEverything();
       } else if (mode == StopMode::Pause) {
@@ -360,7 +371,6 @@ struct BackgroundProcessor::Impl {
       } else {
         dispatch();
       }
-      store(std::move(finals));
       if (mode && finishedFor(*mode)) {
         std::lock_guard lock(mu_);
         exited_ = true;
@@ -375,7 +385,7 @@ struct BackgroundProcessor::Impl {
     std::optional<MonotonicClock::time_point> wake;
     if (stop_mode_ && grace_deadline_ && !grace_applied_) wake = grace_deadline_;
     const bool dispatching = !stop_mode_ || *stop_mode_ == StopMode::Drain;
-    if (dispatching && flights_.size() < static_cast<size_t>(config.concurrency)) {
+    if (dispatching && busyLocked() < static_cast<size_t>(config.concurrency)) {
       if (auto next = queue->nextDelayed()) {
         const auto in = *next - clock.systemNow();
         const auto at = MonotonicClock::now() +
@@ -461,6 +471,7 @@ struct BackgroundProcessor::Impl {
   void dispatch() {
     // Keep leasing until the slots and the look-ahead are full or nothing is ready. Tasks that
     // finish without being sent (expired, cancelled, no provider) leave their slot free.
+    pump();  // slots freed by stored answers go to tasks already leased ahead
     while (dispatchOnce()) {
     }
   }
@@ -472,7 +483,8 @@ struct BackgroundProcessor::Impl {
     {
       std::lock_guard lock(mu_);
       const auto limit = static_cast<size_t>(config.concurrency);
-      const size_t free = flights_.size() < limit ? limit - flights_.size() : 0;
+      const size_t busy = busyLocked();
+      const size_t free = busy < limit ? limit - busy : 0;
       const size_t wanted = free + lease_ahead_;
       want = ready_.size() < wanted ? wanted - ready_.size() : 0;
     }
@@ -510,7 +522,7 @@ struct BackgroundProcessor::Impl {
     const bool dispatching = !stop_mode_ || *stop_mode_ == StopMode::Drain;
     const SystemTime now = clock.systemNow();
     while (dispatching && !ready_.empty() &&
-           flights_.size() < static_cast<size_t>(config.concurrency)) {
+           busyLocked() < static_cast<size_t>(config.concurrency)) {
       tasks::LeasedTask lt = std::move(ready_.front());
       ready_.pop_front();
       std::string id = lt.task.id;
@@ -592,6 +604,7 @@ struct BackgroundProcessor::Impl {
       if (node.empty()) return;  // a second answer for one request: ignore
       // The dispatcher takes the whole list at once: only the first entry needs to wake it.
       wake = completions_.empty();
+      ++unstored_;  // the slot stays taken until the dispatcher has stored the outcome
       completions_.push_back(Completion{.id = id,
                                         .outcome = std::move(outcome),
                                         .local = std::nullopt,
