@@ -2,11 +2,11 @@
 // results from the completer to the queue and to their destination: every queue write and every
 // result delivery happens on the dispatcher thread, in batches.
 //
-// The slot an answer frees is refilled by the answer's own callback, from a few tasks the
-// dispatcher leased ahead (`ready_`): the next request leaves on the completer's thread at once,
-// instead of after the dispatcher woke up, stored the batch of results and leased again. The
-// look-ahead is concurrency / 8 tasks (none below 8), so a task submitted later with a higher
-// priority waits behind at most that many; with concurrency 1 the order is exactly the queue's.
+// An answered task keeps its slot until its outcome is stored (a crash re-runs at most
+// `concurrency` tasks). The slot then goes to one of a few tasks the dispatcher leased ahead
+// (`ready_`), without a queue read. The look-ahead is concurrency / 8 tasks (none below 8), so a
+// task submitted later with a higher priority waits behind at most that many; with concurrency 1
+// the order is exactly the queue's.
 
 #include <algorithm>
 #include <condition_variable>
@@ -594,9 +594,8 @@ struct BackgroundProcessor::Impl {
   }
 
   /** The completer's callback, on its thread: the flight becomes a completion for the
-   *  dispatcher, and its slot goes to the next look-ahead task at once. */
+   *  dispatcher, which stores it and then gives its slot to the next task. */
   void onAnswer(const std::string& id, Result<ChatResponse> outcome) {
-    std::optional<Launch> next;
     bool wake = false;
     {
       std::lock_guard lock(mu_);
@@ -609,14 +608,8 @@ struct BackgroundProcessor::Impl {
                                         .outcome = std::move(outcome),
                                         .local = std::nullopt,
                                         .flight = std::move(node.mapped())});
-      // Taken in the same critical section that freed the slot: the dispatcher, woken by this
-      // completion, finds the slot already refilled.
-      next = takeLaunchLocked();
     }
     if (wake) wake_.notify_one();  // after unlocking: the dispatcher does not wake into a held lock
-    if (!next) return;
-    launch(std::move(*next));
-    pump();  // more free slots (tasks that finished unsent on the way)
   }
 
   void handleCompletions(std::vector<Completion> done) { store(settle(std::move(done))); }
