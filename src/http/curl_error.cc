@@ -1,5 +1,8 @@
 #include "http/curl_error.h"
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <string>
 
 namespace llmpool::http {
@@ -78,6 +81,33 @@ Error curlError(CURLcode code, std::string_view detail) {
   }
   message += " (curl code " + std::to_string(static_cast<int>(code)) + ")";
   return Error(classify(code), std::move(message));
+}
+
+std::optional<Error> localResourceError(int os_errno) {
+  const char* what = nullptr;
+  switch (os_errno) {
+    case EMFILE:
+      what =
+          "EMFILE: the process reached its open-file limit (RLIMIT_NOFILE); raise it (ulimit -n, "
+          "LimitNOFILE=) or lower the connection limits";
+      break;
+    case ENFILE:
+      what = "ENFILE: the system-wide open-file table is full (fs.file-max)";
+      break;
+    case ENOBUFS:
+    case ENOMEM:
+      what = "the kernel is out of memory for sockets";
+      break;
+    default:
+      return std::nullopt;
+  }
+  Error error(ErrorCode::Overloaded,
+              std::string("local resource shortage, not a provider failure: cannot open a "
+                          "connection: ") +
+                  std::strerror(os_errno) + " (" + what + ")");
+  // Descriptors free up as other requests finish: a short wait is a fair suggestion.
+  error.retry_after = std::chrono::milliseconds(1'000);
+  return error;
 }
 
 Error curlMultiError(CURLMcode code, std::string_view call) {

@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
@@ -442,6 +443,11 @@ void CurlMultiLoop::completeFromCurl(Transfer& t, CURLcode code) {
     return;
   }
   if (code != CURLE_OK) {
+    if (auto local = localFailure(t, code)) {
+      counters_.local_resource_failures.fetch_add(1);
+      finish(t, std::move(*local));
+      return;
+    }
     finish(t, curlError(code, std::string_view(t.error_buffer.data())));
     return;
   }
@@ -458,6 +464,33 @@ void CurlMultiLoop::completeFromCurl(Transfer& t, CURLcode code) {
   t.response.total_time =
       std::chrono::duration_cast<std::chrono::microseconds>(now() - t.started_at);
   finish(t, std::nullopt);
+}
+
+std::optional<Error> CurlMultiLoop::localFailure(Transfer& t, CURLcode code) {
+  // Our socket() failed: the exact cause.
+  if (auto e = localResourceError(t.socket_errno)) return e;
+  long os_errno = 0;
+  curl_easy_getinfo(t.easy.get(), CURLINFO_OS_ERRNO, &os_errno);
+  if (auto e = localResourceError(static_cast<int>(os_errno))) return e;
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OUT_OF_MEMORY:
+      // Descriptors curl opens elsewhere (the resolver's sockets and pipes) fail without an
+      // errno we can see; the resolver then reports "could not resolve". Only on these failure
+      // paths: does a socket open right now?
+      return localResourceError(probeSocketShortage());
+    default:
+      return std::nullopt;
+  }
+}
+
+int CurlMultiLoop::probeSocketShortage() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  ::close(fd);
+  return 0;
 }
 
 TimerId CurlMultiLoop::addLoopTimer(MonotonicTime when, std::function<void()> fn) {

@@ -80,6 +80,11 @@ class CurlMultiLoop {
   void cancelNow(RequestId id, Error error);
   void finish(Transfer& t, std::optional<Error> error);
   void completeFromCurl(Transfer& t, CURLcode code);
+  /** The failed transfer's cause when it is a local resource shortage (out of descriptors or
+   *  kernel memory) rather than the provider: Overloaded. See localResourceError(). */
+  std::optional<Error> localFailure(Transfer& t, CURLcode code);
+  /** errno of socket() when none can be opened now, 0 when one can. */
+  static int probeSocketShortage();
   std::unique_ptr<Transfer> acquireTransfer(Error& error);
   void recycle(std::unique_ptr<Transfer> t);
   TimerId addLoopTimer(MonotonicTime when, std::function<void()> fn);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <string>
 #include <utility>
 
@@ -15,13 +16,19 @@ namespace {
 // Socket accounting: every socket libcurl opens or closes for a connection passes through these,
 // which makes "connections opened" an exact count of pool misses. SOCK_CLOEXEC keeps the sockets
 // out of child processes (tests spawn servers).
-// The argument is the HostCounters of the request's host (set per request by the loop); libcurl
-// keeps the close-socket argument with the connection, so a close is counted for the host that
-// opened it even when it happens later, from the cache.
+// The open argument is the Transfer whose connect opens the socket: a failure's errno is kept
+// there (see Transfer::socket_errno), and its HostCounters (set per request) count the socket.
+// The close argument is the HostCounters itself: libcurl keeps it with the connection, so a
+// close is counted for the host that opened it even when it happens later, from the cache.
 curl_socket_t openSocket(void* clientp, curlsocktype /*purpose*/, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(clientp);
   const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-  if (fd < 0) return CURL_SOCKET_BAD;
-  if (auto* host = static_cast<HostCounters*>(clientp)) {
+  if (fd < 0) {
+    if (t) t->socket_errno = errno;
+    return CURL_SOCKET_BAD;
+  }
+  if (t) t->socket_errno = 0;  // a later address worked: an earlier failure is not the cause
+  if (HostCounters* host = t ? t->host : nullptr) {
     host->opened.fetch_add(1);
     host->total->connections_opened.fetch_add(1);
   }
@@ -34,6 +41,16 @@ int closeSocket(void* clientp, curl_socket_t fd) {
     host->total->connections_closed.fetch_add(1);
   }
   return ::close(fd);
+}
+
+bool isHttpsUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "https://";
+  if (url.size() < kScheme.size()) return false;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    const char c = url[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kScheme[i]) return false;
+  }
+  return true;
 }
 
 long toLong(std::chrono::milliseconds d) { return static_cast<long>(d.count()); }
@@ -100,6 +117,7 @@ void Transfer::clearRequest() {
   saw_first_byte = false;
   head_done = false;
   local_error.reset();
+  socket_errno = 0;
   total_timer = 0;
   first_byte_timer = 0;
   idle_timer = 0;
@@ -130,6 +148,7 @@ Result<std::unique_ptr<Transfer>> makeTransfer(const CurlTransportOptions& optio
   // resolver) must stay off.
   LLMPOOL_SETOPT(s, CURLOPT_NOSIGNAL, 1L);
   LLMPOOL_SETOPT(s, CURLOPT_OPENSOCKETFUNCTION, &openSocket);
+  LLMPOOL_SETOPT(s, CURLOPT_OPENSOCKETDATA, static_cast<void*>(t.get()));
   LLMPOOL_SETOPT(s, CURLOPT_CLOSESOCKETFUNCTION, &closeSocket);
   LLMPOOL_SETOPT(s, CURLOPT_TCP_NODELAY, options.tcp_nodelay ? 1L : 0L);
   LLMPOOL_SETOPT(s, CURLOPT_TCP_KEEPALIVE, options.tcp_keepalive ? 1L : 0L);
@@ -142,12 +161,6 @@ Result<std::unique_ptr<Transfer>> makeTransfer(const CurlTransportOptions& optio
                  static_cast<long>(options.connection_idle_timeout.count()));
   LLMPOOL_SETOPT(s, CURLOPT_MAXLIFETIME_CONN,
                  static_cast<long>(options.connection_max_lifetime.count()));
-  LLMPOOL_SETOPT(s, CURLOPT_HTTP_VERSION,
-                 options.http2 ? static_cast<long>(CURL_HTTP_VERSION_2TLS)
-                               : static_cast<long>(CURL_HTTP_VERSION_1_1));
-  // With HTTP/2 possible, wait for the first connection to a host to learn whether it multiplexes
-  // instead of opening one connection per concurrent request during the handshake.
-  LLMPOOL_SETOPT(s, CURLOPT_PIPEWAIT, options.http2 ? 1L : 0L);
   LLMPOOL_SETOPT(s, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   if (options.proxy) LLMPOOL_SETOPT(s, CURLOPT_PROXY, options.proxy->c_str());
   if (auto r = s.result(); !r) return std::unexpected(std::move(r.error()));
@@ -161,12 +174,22 @@ Result<void> prepareTransfer(Transfer& t, const CurlTransportOptions& options,
   OptionSetter s(easy);
 
   LLMPOOL_SETOPT(s, CURLOPT_URL, req.url.c_str());
+  // HTTP/2 is only ever negotiated over TLS (ALPN). With it possible, PIPEWAIT makes the requests
+  // that arrive during a host's first handshake wait to learn whether it multiplexes, instead of
+  // each opening a connection. Plain http:// gets neither: it never multiplexes, and libcurl 7.88
+  // re-examines requests parked by PIPEWAIT only when ALPN answers (TLS) or when some transfer
+  // completes; on a plain connection the parked requests waited for the first one to end, which
+  // with long streams meant waiting for a whole stream (issue 5, slow streams).
+  const bool multiplex = options.http2 && isHttpsUrl(req.url);
+  LLMPOOL_SETOPT(s, CURLOPT_HTTP_VERSION,
+                 multiplex ? static_cast<long>(CURL_HTTP_VERSION_2TLS)
+                           : static_cast<long>(CURL_HTTP_VERSION_1_1));
+  LLMPOOL_SETOPT(s, CURLOPT_PIPEWAIT, multiplex ? 1L : 0L);
   // Socket accounting per host: the lookup runs only when the handle changes host.
   const std::string_view authority = authorityOf(req.url);
   if (!t.host || authority != t.host_authority) {
     t.host = &counters.forHost(hostKey(authority));
     t.host_authority.assign(authority);
-    LLMPOOL_SETOPT(s, CURLOPT_OPENSOCKETDATA, static_cast<void*>(t.host));
     LLMPOOL_SETOPT(s, CURLOPT_CLOSESOCKETDATA, static_cast<void*>(t.host));
   }
 

@@ -40,6 +40,9 @@ struct Transfer {
   /** Set when the transfer was ended by us (timeout timer, callback abort) rather than by curl;
    *  it wins over the CURLcode curl reports. */
   std::optional<Error> local_error;
+  /** errno of this request's last socket() when it failed (0: it worked or none ran). libcurl only
+   *  says "could not connect"; this tells a local descriptor shortage from a provider problem. */
+  int socket_errno = 0;
   MonotonicTime started_at{};
   MonotonicTime last_data_at{};
   TimerId total_timer = 0;

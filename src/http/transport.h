@@ -101,6 +101,9 @@ struct TransportStats {
   uint64_t connections_closed = 0;
   uint64_t connections_reused = 0;  // requests served on an already open connection (pool hits)
   uint64_t in_flight = 0;
+  /** Requests failed by a local shortage (out of descriptors or socket memory) before reaching
+   *  the provider; reported as Overloaded, never as the provider's failure. */
+  uint64_t local_resource_failures = 0;
   std::vector<HostConnectionStats> hosts;  // by host, in host order
 };
 

@@ -32,6 +32,7 @@ struct TransportCounters {
   std::atomic<uint64_t> connections_opened{0};
   std::atomic<uint64_t> connections_closed{0};
   std::atomic<uint64_t> connections_reused{0};
+  std::atomic<uint64_t> local_resource_failures{0};
 
   /** The counters of `host` (a hostKey), created on first use. */
   HostCounters& forHost(const std::string& host) {
@@ -53,6 +54,7 @@ struct TransportCounters {
     s.connections_opened = connections_opened.load();
     s.connections_closed = connections_closed.load();
     s.connections_reused = connections_reused.load();
+    s.local_resource_failures = local_resource_failures.load();
     s.in_flight =
         s.requests_started >= s.requests_completed ? s.requests_started - s.requests_completed : 0;
     std::lock_guard lock(hosts_mu_);

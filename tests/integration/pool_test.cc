@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "descriptor_exhaustion.h"
 #include "llmpool/pool.h"
 #include "subprocess.h"
 
@@ -261,6 +262,40 @@ TEST(PoolIntegrationTest, EachProviderKeepsItsOwnConnectionCap) {
   EXPECT_LE(stats(narrow)["connections_accepted"].get<int>(), 2);
   EXPECT_GT(stats(wide)["connections_accepted"].get<int>(), 2);
   EXPECT_LE(stats(wide)["connections_accepted"].get<int>(), 8);
+}
+
+// A process out of descriptors cannot open a socket to any provider: that is a local overload.
+// It must not count against the (healthy) provider's breaker, nor fail over to the next
+// deployment (which would fail the same way), and the pool must be fine once descriptors are back.
+TEST(PoolIntegrationTest, OutOfDescriptorsFailsLocallyWithoutTrippingTheBreakerOrFailingOver) {
+  MockProvider primary;
+  MockProvider backup;
+  PoolConfig c = configFor({&primary, &backup});
+  c.pool.circuit_breaker.failure_threshold = 2;
+  c.pool.circuit_breaker.recovery_timeout = 60s;
+  c.pool.circuit_breaker.max_recovery_timeout = 60s;
+  auto pool = makePool(c);
+  ASSERT_TRUE(pool);
+  std::vector<Result<ChatResponse>> results;
+  {
+    testing::DescriptorExhaustion exhausted;
+    ASSERT_TRUE(exhausted.exhausted());
+    for (int i = 0; i < 6; ++i) results.push_back(pool->completeBlocking(hello()));
+  }
+  for (const auto& r : results) {
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(ErrorCode::Overloaded, r.error().code) << r.error().describe();
+    EXPECT_NE(std::string::npos, r.error().message.find("open-file limit")) << r.error().message;
+    int sent = 0;
+    for (const auto& a : r.error().attempts) sent += !a.skipped;
+    EXPECT_EQ(1, sent) << "a local shortage is not retried elsewhere";
+  }
+  EXPECT_EQ(0u, pool->stats().breaker_trips);
+  auto r = pool->completeBlocking(hello());
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_EQ("p0/m", r->deployment);  // the primary's breaker stayed closed
+  EXPECT_EQ(chatCount(primary, "200"), 1u);
+  EXPECT_EQ(chatCount(backup), 0u);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "descriptor_exhaustion.h"
 #include "http/curl_transport.h"
 #include "subprocess.h"
 
@@ -350,6 +352,8 @@ TEST(TransportTest, RefusedConnectionIsConnectFailed) {
   auto r = sendAndWait(*transport, request);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(ErrorCode::ConnectFailed, r.error().code) << r.error().message;
+  // A refusal is the provider's side: not taken for a local shortage.
+  EXPECT_EQ(0u, transport->stats().local_resource_failures);
 }
 
 class TlsTransportTest : public ::testing::Test {
@@ -487,6 +491,71 @@ TEST(TransportTest, NeverMoreShardsThanConnectionsPerHost) {
   EXPECT_EQ(1, mockStats(mock)["connections_accepted"].get<int>());
 }
 
+// Many long streams started at once must all reach the server promptly. With HTTP/2 allowed,
+// libcurl 7.88 parks the requests that arrive while the first connection to a host is being set
+// up (CURLOPT_PIPEWAIT: "the server may multiplex, wait"), and for a plain-http connection it
+// re-examines parked requests only when some transfer completes: with streams lasting many
+// seconds they started only when the first stream ended.
+void expectSlowStreamsAllStart(const std::function<nlohmann::json()>& mock_stats,
+                               const std::string& base_url, CurlTransportOptions options) {
+  constexpr int kStreams = 40;
+  options.max_connections_per_host = kStreams + 10;
+  auto transport = makeTransport(std::move(options));
+  ASSERT_TRUE(transport);
+  Completions done(kStreams);
+  for (int i = 0; i < kStreams; ++i) {
+    HttpRequest r = chatRequest(base_url, "a b c d e f g h i j", true);
+    r.timeouts.total = 60s;
+    transport->send(std::move(r), {.on_data = [](std::string_view) { return true; },
+                                   .on_complete = done.callback()});
+  }
+  // Generous: on an idle machine all of them are in flight within a few tens of milliseconds,
+  // while one stream lasts about 12 s.
+  constexpr auto kStartBound = 5s;
+  const auto deadline = Clock::now() + kStartBound;
+  int in_flight = 0;
+  while (Clock::now() < deadline) {
+    in_flight = mock_stats()["in_flight"].get<int>();
+    if (in_flight == kStreams) break;
+    std::this_thread::sleep_for(20ms);  // polling an observable condition
+  }
+  EXPECT_EQ(kStreams, in_flight) << "streams still waiting for a connection after "
+                                 << kStartBound.count() << " s";
+  // Nothing completed yet: the streams were really concurrent, not run one after another.
+  EXPECT_EQ(0u, transport->stats().requests_completed);
+  transport.reset();  // cancels the streams instead of waiting for them
+  ASSERT_TRUE(done.waitAll());
+  for (const auto& r : done.results()) {
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(ErrorCode::Cancelled, r.error().code) << r.error().message;
+  }
+}
+
+TEST(TransportTest, ConcurrentSlowStreamsAllStartWithoutWaitingForACompletion) {
+  // One word a second: each stream lasts about 12 s.
+  MockProvider mock({"--tokens-per-second", "1"});
+  expectSlowStreamsAllStart([&] { return mockStats(mock); }, mock.baseUrl(), {});
+}
+
+TEST_F(TlsTransportTest, ConcurrentSlowStreamsOverHttpsAllStart) {
+  // An HTTP/1.1-only TLS server: ALPN settles "no multiplexing" during the first handshake.
+  MockProvider mock({"--tokens-per-second", "1", "--tls-cert", cert_, "--tls-key", key_});
+  const std::string base = "https://127.0.0.1:" + std::to_string(mock.port());
+  // The test's own helper speaks plain HTTP only: read the mock's counters through a second
+  // transport.
+  auto reader = makeTransport({.ca_file = cert_});
+  ASSERT_TRUE(reader);
+  auto stats = [&] {
+    HttpRequest get;
+    get.method = "GET";
+    get.url = base + "/admin/stats";
+    auto r = sendAndWait(*reader, get);
+    if (!r) return nlohmann::json{{"in_flight", -1}};
+    return nlohmann::json::parse(r->body);
+  };
+  expectSlowStreamsAllStart(stats, base, {.ca_file = cert_});
+}
+
 const HostConnectionStats* hostStats(const TransportStats& s, const std::string& base_url) {
   for (const auto& h : s.hosts) {
     if (h.host == hostKey(base_url)) return &h;
@@ -537,6 +606,31 @@ TEST(TransportTest, ConnectionsAreCountedPerHostOpenBusyIdle) {
   EXPECT_EQ(0u, hostStats(end, second.baseUrl())->open);
   EXPECT_EQ(2u, hostStats(end, first.baseUrl())->open);
   EXPECT_EQ(end.connections_opened - end.connections_closed, 2u);
+}
+
+// Out of descriptors, socket() fails locally: that says nothing about the provider. It must come
+// back as a local overload naming the limit, not as ConnectFailed (which the pool counts against
+// the provider's breaker and fails over on).
+TEST(TransportTest, OutOfDescriptorsIsALocalOverloadNotAConnectFailure) {
+  MockProvider mock;
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  Result<HttpResponse> r;
+  {
+    llmpool::testing::DescriptorExhaustion exhausted;
+    ASSERT_TRUE(exhausted.exhausted());
+    r = sendAndWait(*transport, chatRequest(mock.baseUrl(), "no descriptors"));
+  }
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(ErrorCode::Overloaded, r.error().code) << r.error().describe();
+  EXPECT_NE(std::string::npos, r.error().message.find("open-file limit")) << r.error().message;
+  EXPECT_EQ(1u, transport->stats().local_resource_failures);
+  EXPECT_EQ(0, mockStats(mock)["requests_total"].get<int>());  // nothing reached the provider
+  // With descriptors back, the same transport connects as usual.
+  auto ok = sendAndWait(*transport, chatRequest(mock.baseUrl(), "descriptors back"));
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_EQ(200, ok->status);
+  EXPECT_EQ(1u, transport->stats().local_resource_failures);
 }
 
 }  // namespace

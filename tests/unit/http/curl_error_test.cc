@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 namespace llmpool::http {
 namespace {
 
@@ -33,6 +35,27 @@ TEST(CurlErrorTest, MultiErrorsAreInternalAndNameTheCall) {
   Error e = curlMultiError(CURLM_OUT_OF_MEMORY, "curl_multi_add_handle");
   EXPECT_EQ(ErrorCode::Internal, e.code);
   EXPECT_EQ(0u, e.message.find("curl_multi_add_handle failed"));
+}
+
+TEST(CurlErrorTest, LocalDescriptorShortageIsOverloadedNamingTheLimit) {
+  auto emfile = localResourceError(EMFILE);
+  ASSERT_TRUE(emfile.has_value());
+  EXPECT_EQ(ErrorCode::Overloaded, emfile->code);
+  EXPECT_NE(std::string::npos, emfile->message.find("open-file limit")) << emfile->message;
+  EXPECT_NE(std::string::npos, emfile->message.find("not a provider failure")) << emfile->message;
+  EXPECT_TRUE(emfile->retry_after.has_value());
+  EXPECT_TRUE(emfile->provider.empty());
+  for (int e : {ENFILE, ENOBUFS, ENOMEM}) {
+    auto local = localResourceError(e);
+    ASSERT_TRUE(local.has_value()) << e;
+    EXPECT_EQ(ErrorCode::Overloaded, local->code);
+  }
+}
+
+TEST(CurlErrorTest, ProviderSideErrnosAreNotLocalShortages) {
+  for (int e : {0, ECONNREFUSED, ECONNRESET, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, EACCES}) {
+    EXPECT_FALSE(localResourceError(e).has_value()) << e;
+  }
 }
 
 }  // namespace

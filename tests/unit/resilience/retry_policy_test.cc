@@ -76,7 +76,8 @@ TEST(RetryPolicyTest, BreakerFailureClassification) {
   EXPECT_FALSE(RetryPolicy::countsAsBreakerFailure(error(ErrorCode::ServerError, 408)));
   EXPECT_FALSE(RetryPolicy::countsAsBreakerFailure(error(ErrorCode::ServerError, 409)));
   for (auto code : {ErrorCode::InvalidRequest, ErrorCode::AuthFailed, ErrorCode::NotFound,
-                    ErrorCode::Cancelled, ErrorCode::DeadlineExceeded, ErrorCode::CircuitOpen}) {
+                    ErrorCode::Cancelled, ErrorCode::DeadlineExceeded, ErrorCode::CircuitOpen,
+                    ErrorCode::Overloaded, ErrorCode::Internal}) {
     EXPECT_FALSE(RetryPolicy::countsAsBreakerFailure(error(code))) << llmpool::errorCodeName(code);
   }
 }
