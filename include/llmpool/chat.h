@@ -53,8 +53,9 @@ struct ChatRequest {
   std::string user;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
-  /** Other top-level fields, passed through unchanged to OpenAI-compatible providers. */
-  Json extra = Json::object();
+  /** Other top-level fields, passed through unchanged to OpenAI-compatible providers: null (the
+   *  default, so a request allocates nothing for it) or an object. */
+  Json extra;
 };
 
 struct Usage {

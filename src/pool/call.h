@@ -21,15 +21,34 @@ namespace llmpool::pool {
 
 enum class CallKind { Chat, Stream, Embed };
 
+/** The streaming state of a stream call's current attempt (guarded by Call::mu). */
+struct StreamState {
+  ChunkCallback on_chunk;
+  int status = 0;
+  http::Headers head_headers;
+  std::string error_body;
+  std::unique_ptr<providers::ChatStreamDecoder> decoder;
+  std::vector<ChatChunk> pending_chunks;  // decoded, not yet delivered (delivered outside mu)
+  providers::StreamAssembler assembler;
+  bool saw_first_chunk = false;
+  std::optional<Error> stream_error;  // why on_data aborted the transfer (decoder or caller)
+};
+
+/** The request, callback and outcome of an embeddings call (outcome guarded by Call::mu). */
+struct EmbedState {
+  EmbeddingRequest request;
+  EmbeddingCallback done;
+  std::optional<Result<EmbeddingResponse>> result;
+};
+
+// Stream and embedding state live in their own allocations, made only for those kinds: a chat
+// call, the common case, stays small enough for the allocator's per-thread cache (< 1 KiB).
 struct Call {
   uint64_t id = 0;
   CallKind kind = CallKind::Chat;
   ChatRequest chat;
-  EmbeddingRequest embedding;
   RequestOptions options;
   ChatCallback done;
-  ChunkCallback on_chunk;
-  EmbeddingCallback embed_done;
   std::string alias;
   const std::vector<RouteEntry>* route = nullptr;
   MonotonicTime started{};
@@ -58,19 +77,11 @@ struct Call {
   TimerId retry_timer = 0;
   std::optional<Error> last_error;
 
-  // Streaming state of the current attempt.
-  int status = 0;
-  http::Headers head_headers;
-  std::string error_body;
-  std::unique_ptr<providers::ChatStreamDecoder> decoder;
-  std::vector<ChatChunk> pending_chunks;  // decoded, not yet delivered (delivered outside mu)
-  providers::StreamAssembler assembler;
-  bool saw_first_chunk = false;
-  std::optional<Error> stream_error;  // why on_data aborted the transfer (decoder or caller)
+  std::unique_ptr<StreamState> stream;  // only for CallKind::Stream
+  std::unique_ptr<EmbedState> embed;    // only for CallKind::Embed
 
   // The outcome, delivered outside mu by whoever finished the call.
   std::optional<Result<ChatResponse>> chat_result;
-  std::optional<Result<EmbeddingResponse>> embed_result;
 };
 
 }  // namespace llmpool::pool

@@ -73,7 +73,7 @@ resilience::ProviderRateLimits toLimits(const providers::RateLimitInfo& info) {
 int64_t tokenEstimate(const Call& call) {
   if (call.kind == CallKind::Embed) {
     int64_t chars = 0;
-    for (const auto& in : call.embedding.input) chars += static_cast<int64_t>(in.size());
+    for (const auto& in : call.embed->request.input) chars += static_cast<int64_t>(in.size());
     return chars / 4 + 1;
   }
   int64_t chars = 0;
@@ -188,7 +188,8 @@ RequestHandle ClientPoolImpl::stream(ChatRequest request, RequestOptions options
   call->chat = std::move(request);
   call->chat.stream = true;
   call->options = std::move(options);
-  call->on_chunk = std::move(on_chunk);
+  call->stream = std::make_unique<StreamState>();
+  call->stream->on_chunk = std::move(on_chunk);
   call->done = std::move(done);
   return start(std::move(call));
 }
@@ -197,9 +198,10 @@ RequestHandle ClientPoolImpl::embed(EmbeddingRequest request, RequestOptions opt
                                     EmbeddingCallback done) {
   auto call = std::make_shared<Call>();
   call->kind = CallKind::Embed;
-  call->embedding = std::move(request);
+  call->embed = std::make_unique<EmbedState>();
+  call->embed->request = std::move(request);
   call->options = std::move(options);
-  call->embed_done = std::move(done);
+  call->embed->done = std::move(done);
   return start(std::move(call));
 }
 
@@ -210,7 +212,7 @@ RequestHandle ClientPoolImpl::start(std::shared_ptr<Call> call) {
   call->deadline = call->started + call->options.deadline.value_or(ps.deadline);
   call->max_attempts = std::max(1, call->options.max_attempts.value_or(ps.retry.max_attempts));
   call->alias = !call->options.model.empty()    ? call->options.model
-                : call->kind == CallKind::Embed ? call->embedding.model
+                : call->kind == CallKind::Embed ? call->embed->request.model
                                                 : call->chat.model;
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
   counters_.in_flight.fetch_add(1, std::memory_order_relaxed);
@@ -466,7 +468,7 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
   // Encode the wire request for this deployment's dialect, sending its upstream model name.
   http::HttpRequest request;
   if (call->kind == CallKind::Embed) {
-    auto encoded = providers::encodeEmbeddings(d.endpoint, call->embedding, d.config.model);
+    auto encoded = providers::encodeEmbeddings(d.endpoint, call->embed->request, d.config.model);
     if (!encoded) {
       // This provider cannot serve embeddings: a configuration problem, not a transient one.
       call->in_attempt = false;
@@ -501,19 +503,20 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
   http::ResponseCallbacks callbacks;
   std::weak_ptr<Call> weak = call;
   if (call->kind == CallKind::Stream) {
-    call->status = 0;
-    call->head_headers.clear();
-    call->error_body.clear();
-    call->stream_error.reset();
-    call->decoder = providers::makeStreamDecoder(d.provider.kind);
-    call->assembler = providers::StreamAssembler();
+    StreamState& attempt_state = *call->stream;
+    attempt_state.status = 0;
+    attempt_state.head_headers.clear();
+    attempt_state.error_body.clear();
+    attempt_state.stream_error.reset();
+    attempt_state.decoder = providers::makeStreamDecoder(d.provider.kind);
+    attempt_state.assembler = providers::StreamAssembler();
     callbacks.on_head = [weak, seq](const http::HttpResponseHead& head) {
       auto c = weak.lock();
       if (!c) return;
       std::lock_guard g(c->mu);
       if (c->attempt_seq != seq) return;
-      c->status = head.status;
-      c->head_headers = head.headers;
+      c->stream->status = head.status;
+      c->stream->head_headers = head.headers;
     };
     callbacks.on_data = [this, weak, seq](std::string_view bytes) -> bool {
       auto c = weak.lock();
@@ -522,19 +525,20 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
       {
         std::lock_guard g(c->mu);
         if (c->attempt_seq != seq || c->finished) return false;
-        if (c->status < 200 || c->status >= 300) {
-          if (c->error_body.size() < 64 * 1024) c->error_body.append(bytes);
+        StreamState& st = *c->stream;
+        if (st.status < 200 || st.status >= 300) {
+          if (st.error_body.size() < 64 * 1024) st.error_body.append(bytes);
           return true;
         }
-        auto fed = c->decoder->feed(
-            bytes, [&](ChatChunk&& chunk) { c->pending_chunks.push_back(std::move(chunk)); });
+        auto fed = st.decoder->feed(
+            bytes, [&](ChatChunk&& chunk) { st.pending_chunks.push_back(std::move(chunk)); });
         if (!fed) {
-          c->stream_error = fed.error();
+          st.stream_error = fed.error();
           return false;  // completes the attempt with Cancelled; the recorded error wins
         }
-        deliver.swap(c->pending_chunks);
-        if (!deliver.empty() && !c->saw_first_chunk) {
-          c->saw_first_chunk = true;
+        deliver.swap(st.pending_chunks);
+        if (!deliver.empty() && !st.saw_first_chunk) {
+          st.saw_first_chunk = true;
           c->committed = true;
           if (c->current) deliver.front().deployment = c->current->name;
           deliver.front().attempts = c->attempts;
@@ -545,13 +549,13 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
             c->current->latency.recordTtft(ttft);
           }
         }
-        for (const auto& chunk : deliver) c->assembler.add(chunk);
+        for (const auto& chunk : deliver) st.assembler.add(chunk);
       }
       // Deliver outside the lock: the caller's callback may cancel.
       for (const auto& chunk : deliver) {
-        if (c->on_chunk && !c->on_chunk(chunk)) {
+        if (c->stream->on_chunk && !c->stream->on_chunk(chunk)) {
           std::lock_guard g(c->mu);
-          c->stream_error = Error(ErrorCode::Cancelled, "cancelled by the caller");
+          c->stream->stream_error = Error(ErrorCode::Cancelled, "cancelled by the caller");
           return false;
         }
       }
@@ -593,17 +597,22 @@ void ClientPoolImpl::onAttemptDone(const std::shared_ptr<Call>& call,
   if (!result) {
     error = result.error();
     // Why on_data aborted the transfer (decoder error, caller cancel) is the real cause.
-    if (error->code == ErrorCode::Cancelled && call->stream_error) error = *call->stream_error;
+    if (error->code == ErrorCode::Cancelled && call->stream && call->stream->stream_error) {
+      error = *call->stream->stream_error;
+    }
   } else {
     http::HttpResponse& resp = *result;
-    status = call->kind == CallKind::Stream ? call->status : resp.status;
-    if (call->kind == CallKind::Stream && resp.headers.empty()) resp.headers = call->head_headers;
+    status = call->kind == CallKind::Stream ? call->stream->status : resp.status;
+    if (call->kind == CallKind::Stream && resp.headers.empty()) {
+      resp.headers = call->stream->head_headers;
+    }
     if (d.limiter) {
       d.limiter->syncFromHeaders(now, toLimits(providers::parseRateLimitHeaders(
                                           resp.headers, executor_.clock().systemNow())));
     }
     if (status < 200 || status >= 300) {
-      const std::string& body = call->kind == CallKind::Stream ? call->error_body : resp.body;
+      const std::string& body =
+          call->kind == CallKind::Stream ? call->stream->error_body : resp.body;
       error = providers::classifyHttpError(d.provider.kind, status, resp.headers, body,
                                            executor_.clock().systemNow());
     } else if (call->kind == CallKind::Chat) {
@@ -615,11 +624,12 @@ void ClientPoolImpl::onAttemptDone(const std::shared_ptr<Call>& call,
         error = decoded.error();
       }
     } else if (call->kind == CallKind::Stream) {
-      auto finished = call->decoder->finish([&](ChatChunk&& chunk) { call->assembler.add(chunk); });
+      StreamState& st = *call->stream;
+      auto finished = st.decoder->finish([&](ChatChunk&& chunk) { st.assembler.add(chunk); });
       if (!finished) {
         error = finished.error();
       } else {
-        ChatResponse assembled = call->assembler.response();
+        ChatResponse assembled = st.assembler.response();
         usage = assembled.usage;
         call->chat_result = std::move(assembled);
       }
@@ -627,7 +637,7 @@ void ClientPoolImpl::onAttemptDone(const std::shared_ptr<Call>& call,
       auto decoded = providers::decodeEmbeddings(d.provider.kind, resp);
       if (decoded) {
         usage = decoded->usage;
-        call->embed_result = std::move(*decoded);
+        call->embed->result = std::move(*decoded);
       } else {
         error = decoded.error();
       }
@@ -672,9 +682,9 @@ void ClientPoolImpl::onAttemptDone(const std::shared_ptr<Call>& call,
       r.cost_usd = cost;
       r.attempt_trail = std::move(call->trail);  // the call is finishing: nothing reads it after
     }
-    if (call->embed_result && *call->embed_result) {
-      (*call->embed_result)->deployment = d.name;
-      (*call->embed_result)->attempts = call->attempts;
+    if (call->embed && call->embed->result && *call->embed->result) {
+      (*call->embed->result)->deployment = d.name;
+      (*call->embed->result)->attempts = call->attempts;
     }
     call->last_error.reset();
     finish(call, lock);
@@ -704,8 +714,8 @@ void ClientPoolImpl::onAttemptDone(const std::shared_ptr<Call>& call,
   call->trail.push_back(std::move(attempt));
   call->failed.push_back(&d);
   call->chat_result.reset();
-  call->embed_result.reset();
-  call->saw_first_chunk = false;
+  if (call->embed) call->embed->result.reset();
+  if (call->stream) call->stream->saw_first_chunk = false;
 
   call->last_error = e;
   if (call->committed) {  // part of a stream reached the caller: never retry behind its back
@@ -817,7 +827,7 @@ void ClientPoolImpl::cancelCall(const std::shared_ptr<Call>& call, ErrorCode cod
   }
   call->last_error = std::move(e);
   call->chat_result.reset();
-  call->embed_result.reset();
+  if (call->embed) call->embed->result.reset();
   finish(call, lock);
 }
 
@@ -830,7 +840,7 @@ void ClientPoolImpl::finish(const std::shared_ptr<Call>& call, std::unique_lock<
   call->permit.reset();
   const Duration took = executor_.clock().now() - call->started;
 
-  const bool ok = !call->last_error && (call->chat_result || call->embed_result);
+  const bool ok = !call->last_error && (call->chat_result || (call->embed && call->embed->result));
   if (ok) {
     counters_.successes.fetch_add(1, std::memory_order_relaxed);
     latency_hist_.observe(took);
@@ -844,7 +854,7 @@ void ClientPoolImpl::finish(const std::shared_ptr<Call>& call, std::unique_lock<
     counters_.failures.fetch_add(1, std::memory_order_relaxed);
     counters_.failures_by_code[static_cast<size_t>(e.code)].fetch_add(1, std::memory_order_relaxed);
     if (call->kind == CallKind::Embed) {
-      call->embed_result = std::unexpected(std::move(e));
+      call->embed->result = std::unexpected(std::move(e));
     } else {
       call->chat_result = std::unexpected(std::move(e));
     }
@@ -856,9 +866,13 @@ void ClientPoolImpl::finish(const std::shared_ptr<Call>& call, std::unique_lock<
   }
   // Deliver on the executor, never on the caller's own stack (complete() promises that).
   auto chat_done = std::move(call->done);
-  auto embed_done = std::move(call->embed_done);
+  EmbeddingCallback embed_done;
+  std::optional<Result<EmbeddingResponse>> embed_result;
+  if (call->embed) {
+    embed_done = std::move(call->embed->done);
+    embed_result = std::move(call->embed->result);
+  }
   auto chat_result = std::move(call->chat_result);
-  auto embed_result = std::move(call->embed_result);
   lock.unlock();
   if (call->kind == CallKind::Embed) {
     if (embed_done) {

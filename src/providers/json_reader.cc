@@ -106,12 +106,22 @@ bool JsonReader::nextMember(std::string_view& name) {
   }
   fresh_ = false;
   if (pos_ >= text_.size() || text_[pos_] != '"') return fail();
-  key_buffer_.clear();
-  if (!scanString(&key_buffer_)) return false;
+  // Member names are short and almost never escaped: such a name is returned as a view of the
+  // text, without a copy. An escaped one is decoded into key_buffer_.
+  const size_t begin = pos_ + 1;
+  size_t end = begin;
+  while (end < text_.size() && kPlain[static_cast<unsigned char>(text_[end])]) ++end;
+  if (end < text_.size() && text_[end] == '"') {
+    name = text_.substr(begin, end - begin);
+    pos_ = end + 1;
+  } else {
+    key_buffer_.clear();
+    if (!scanString(&key_buffer_)) return false;
+    name = key_buffer_;
+  }
   skipSpace();
   if (pos_ >= text_.size() || text_[pos_] != ':') return fail();
   ++pos_;
-  name = key_buffer_;
   return true;
 }
 

@@ -43,7 +43,8 @@ class JsonReader {
   bool enterObject();
   /**
    * Moves to the next member of the current object: true with its name, or false at '}' (which is
-   * consumed) or on a syntax error (then failed() is true). The name views an internal buffer,
+   * consumed) or on a syntax error (then failed() is true). The name views the text or, when it
+   * was escaped, an internal buffer; either way it is
    * valid until the next call.
    */
   bool nextMember(std::string_view& name);
