@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "common/block_cache.h"
 #include "pool/balancer.h"
 #include "pool/call.h"
 #include "providers/error_classifier.h"
@@ -11,6 +12,10 @@
 
 namespace llmpool::pool {
 namespace {
+
+// Calls are made once per request and are larger than malloc's per-thread cache: their blocks
+// are recycled (src/common/block_cache.h).
+std::shared_ptr<Call> makeCall() { return std::allocate_shared<Call>(CachingAllocator<Call>()); }
 
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
@@ -172,7 +177,7 @@ bool ClientPoolImpl::ready() const {
 
 RequestHandle ClientPoolImpl::complete(ChatRequest request, RequestOptions options,
                                        ChatCallback done) {
-  auto call = std::make_shared<Call>();
+  auto call = makeCall();
   call->kind = CallKind::Chat;
   call->chat = std::move(request);
   call->chat.stream = false;
@@ -183,7 +188,7 @@ RequestHandle ClientPoolImpl::complete(ChatRequest request, RequestOptions optio
 
 RequestHandle ClientPoolImpl::stream(ChatRequest request, RequestOptions options,
                                      ChunkCallback on_chunk, ChatCallback done) {
-  auto call = std::make_shared<Call>();
+  auto call = makeCall();
   call->kind = CallKind::Stream;
   call->chat = std::move(request);
   call->chat.stream = true;
@@ -196,7 +201,7 @@ RequestHandle ClientPoolImpl::stream(ChatRequest request, RequestOptions options
 
 RequestHandle ClientPoolImpl::embed(EmbeddingRequest request, RequestOptions options,
                                     EmbeddingCallback done) {
-  auto call = std::make_shared<Call>();
+  auto call = makeCall();
   call->kind = CallKind::Embed;
   call->embed = std::make_unique<EmbedState>();
   call->embed->request = std::move(request);

@@ -162,9 +162,22 @@ bool JsonReader::numberText(std::string_view& text) {
 bool JsonReader::readInt(int64_t& out) {
   std::string_view digits;
   if (!numberText(digits)) return false;
-  if (digits.find_first_of(".eE") != std::string_view::npos) return fail();
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
-  if (ec != std::errc() || end != digits.data() + digits.size()) return fail();
+  // The grammar is already checked; what is left is "integer, and in range". Accumulated as a
+  // negative number, whose range is one larger, so INT64_MIN parses too.
+  const bool negative = digits.front() == '-';
+  int64_t value = 0;
+  for (size_t i = negative ? 1 : 0; i < digits.size(); ++i) {
+    const char c = digits[i];
+    if (!isDigit(c)) return fail();  // a fraction or an exponent
+    const int d = c - '0';
+    if (value < (INT64_MIN + d) / 10) return fail();  // value * 10 - d would overflow
+    value = value * 10 - d;
+  }
+  if (!negative) {
+    if (value == INT64_MIN) return fail();
+    value = -value;
+  }
+  out = value;
   return true;
 }
 

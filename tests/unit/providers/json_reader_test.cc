@@ -92,11 +92,29 @@ TEST(JsonReaderTest, WalksObjectsAndArrays) {
 }
 
 TEST(JsonReaderTest, ReadIntRefusesFractionsOverflowAndOtherKinds) {
-  for (const char* text : {"1.5", "1e3", "9223372036854775808", "\"1\"", "null"}) {
+  for (const char* text : {"1.5", "1e3", "1E3", "-1.0", "9223372036854775808",
+                           "-9223372036854775809", "99999999999999999999", "\"1\"", "null"}) {
     JsonReader r(text);
     int64_t v = 0;
     EXPECT_FALSE(r.readInt(v)) << text;
     EXPECT_TRUE(r.failed()) << text;
+  }
+}
+
+TEST(JsonReaderTest, ReadIntAcceptsTheWholeRange) {
+  const std::pair<const char*, int64_t> cases[] = {{"0", 0},
+                                                   {"-0", 0},
+                                                   {"7", 7},
+                                                   {"-42", -42},
+                                                   {"9223372036854775807", INT64_MAX},
+                                                   {"-9223372036854775808", INT64_MIN},
+                                                   {"1795839751", 1795839751}};
+  for (const auto& [text, expected] : cases) {
+    JsonReader r(text);
+    int64_t v = 1;
+    ASSERT_TRUE(r.readInt(v)) << text;
+    EXPECT_EQ(v, expected) << text;
+    EXPECT_TRUE(r.atEnd()) << text;
   }
 }
 
