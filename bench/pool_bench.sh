@@ -5,6 +5,8 @@
 #   (b) 50 ms mock, 256 in flight: share of the Little's-law ceiling 256/0.05 s = 5,120 RPS,
 #       p99 added vs raw;
 #   (c) 50 ms mock, 1,024 in flight (pool io_threads 2): share of the 20,480 RPS ceiling.
+# (a) and (b) run the pool with io_threads 1 (one event loop, like the raw client) and 2 (one per
+# core of the 2-core machine the numbers in docs/benchmarks.md come from).
 # Usage: bench/pool_bench.sh PATH/TO/llmpool [PATH/TO/raw_curl_load] [seconds=10]
 # Not a test: numbers go to docs/benchmarks.md ("## Pool"). Every run is bounded; every process
 # started here is stopped on exit.
@@ -78,25 +80,32 @@ echo "|---|---|---:|---:|---:|---:|---:|---:|"
 read -r r_rps r_p50 r_p99 r_cpu r_f < <(raw_run "$fast_port" 64)
 echo "| instant, C=64 | raw curl multi | $r_rps | 1.00x raw | $r_p50 | $r_p99 | $r_cpu | $r_f |"
 n=$(awk -v r="$r_rps" -v s="$seconds" 'BEGIN { n = int(r * s); print (n < 1000 ? 1000 : n) }')
-read -r p_rps p_p50 p_p99 p_cpu p_f p_h p_m < <(pool_run "$fast_port" 64 1 "$n")
-ratio=$(awk -v a="$p_rps" -v b="$r_rps" 'BEGIN { printf "%.2fx raw", a / b }')
-echo "| instant, C=64 | llmpool bench | $p_rps | $ratio | $p_p50 | $p_p99 | $p_cpu | $p_f |"
-echo "  (pool connections: $p_h reused, $p_m opened; load $(cut -d' ' -f1 /proc/loadavg))" >&2
+# One event loop (what the raw client has) and two (one per core of this machine: the pool's
+# own way to use more than one core, `pool.io_threads`).
+for io in 1 2; do
+  read -r p_rps p_p50 p_p99 p_cpu p_f p_h p_m < <(pool_run "$fast_port" 64 "$io" "$n")
+  ratio=$(awk -v a="$p_rps" -v b="$r_rps" 'BEGIN { printf "%.2fx raw", a / b }')
+  echo "| instant, C=64 | llmpool bench (io_threads $io) | $p_rps | $ratio | $p_p50 | $p_p99 | $p_cpu | $p_f |"
+  echo "  (pool connections: $p_h reused, $p_m opened; load $(cut -d' ' -f1 /proc/loadavg))" >&2
+done
 
 # (b), (c): 50 ms, share of the Little's-law ceiling C / 0.05 s.
-slow_case() {  # $1 C, $2 io_threads
+slow_case() {  # $1 C, then the io_threads values to run
   local c=$1 ceiling=$(($1 * 20))
+  shift
   read -r r_rps r_p50 r_p99 r_cpu r_f < <(raw_run "$slow_port" "$c")
-  local rs ps added
+  local rs ps added io
   rs=$(awk -v a="$r_rps" -v b="$ceiling" 'BEGIN { printf "%.1f %%", 100 * a / b }')
   echo "| 50 ms, C=$c | raw curl multi | $r_rps | $rs | $r_p50 | $r_p99 | $r_cpu | $r_f |"
-  read -r p_rps p_p50 p_p99 p_cpu p_f p_h p_m < <(pool_run "$slow_port" "$c" "$2" $((ceiling * seconds)))
-  ps=$(awk -v a="$p_rps" -v b="$ceiling" 'BEGIN { printf "%.1f %%", 100 * a / b }')
-  added=$(awk -v a="$p_p99" -v b="$r_p99" 'BEGIN { printf "%+.2f", a - b }')
-  echo "| 50 ms, C=$c | llmpool bench (io_threads $2) | $p_rps | $ps | $p_p50 | $p_p99 ($added vs raw) | $p_cpu | $p_f |"
-  echo "  (pool connections: $p_h reused, $p_m opened; load $(cut -d' ' -f1 /proc/loadavg))" >&2
+  for io in "$@"; do
+    read -r p_rps p_p50 p_p99 p_cpu p_f p_h p_m < <(pool_run "$slow_port" "$c" "$io" $((ceiling * seconds)))
+    ps=$(awk -v a="$p_rps" -v b="$ceiling" 'BEGIN { printf "%.1f %%", 100 * a / b }')
+    added=$(awk -v a="$p_p99" -v b="$r_p99" 'BEGIN { printf "%+.2f", a - b }')
+    echo "| 50 ms, C=$c | llmpool bench (io_threads $io) | $p_rps | $ps | $p_p50 | $p_p99 ($added vs raw) | $p_cpu | $p_f |"
+    echo "  (pool connections: $p_h reused, $p_m opened; load $(cut -d' ' -f1 /proc/loadavg))" >&2
+  done
 }
-slow_case 256 1
+slow_case 256 1 2
 slow_case 1024 2
 
 echo
