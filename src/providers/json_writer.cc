@@ -1,7 +1,9 @@
 #include "providers/json_writer.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include "providers/utf8.h"
 #include "providers/wire_util.h"
@@ -25,14 +27,40 @@ const char* escapeOf(unsigned char c) {
   return nullptr;
 }
 
+// Bytes written as they are: printable ASCII other than the quote and the backslash.
+constexpr auto kVerbatim = [] {
+  std::array<bool, 256> verbatim{};
+  for (int c = 0x20; c < 0x80; ++c) verbatim[static_cast<size_t>(c)] = c != '"' && c != '\\';
+  return verbatim;
+}();
+
 }  // namespace
 
 void appendJsonString(std::string& out, std::string_view text) {
+  // A table lookup per byte finds the next byte that needs an escape; the run before it is
+  // copied in one piece.
+  const auto plainUpTo = [&](size_t i) {
+    while (i < text.size() && kVerbatim[static_cast<unsigned char>(text[i])]) ++i;
+    return i;
+  };
+  size_t i = plainUpTo(0);
+  if (i == text.size()) {
+    // Most strings (every member name, most values) need no escape at all: one write.
+    // (Not resize_and_overwrite: GCC 12's passes the grown capacity, not the size asked for.)
+    const size_t at = out.size();
+    out.resize(at + text.size() + 2);
+    char* p = out.data() + at;
+    p[0] = '"';
+    std::memcpy(p + 1, text.data(), text.size());
+    p[text.size() + 1] = '"';
+    return;
+  }
   out.reserve(out.size() + text.size() + 2);
   out.push_back('"');
   size_t run = 0;  // start of the pending run of bytes copied verbatim
-  size_t i = 0;
-  while (i < text.size()) {
+  while (true) {
+    i = plainUpTo(i);
+    if (i == text.size()) break;
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       const size_t len = utf8SequenceLength(text, i);
@@ -42,16 +70,11 @@ void appendJsonString(std::string& out, std::string_view text) {
       }
       out.append(text.data() + run, i - run);
       out.append(kReplacement);
-      run = ++i;
-      continue;
-    }
-    if (const char* escape = escapeOf(c)) {
+    } else {
       out.append(text.data() + run, i - run);
-      out.append(escape);
-      run = ++i;
-      continue;
+      out.append(escapeOf(c));
     }
-    ++i;
+    run = ++i;
   }
   out.append(text.data() + run, text.size() - run);
   out.push_back('"');
