@@ -34,6 +34,13 @@ constexpr auto kVerbatim = [] {
   return verbatim;
 }();
 
+bool isVerbatim(std::string_view text) {
+  for (const char c : text) {
+    if (!kVerbatim[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void appendJsonString(std::string& out, std::string_view text) {
@@ -101,6 +108,21 @@ void JsonWriter::endArray() {
 }
 
 void JsonWriter::key(std::string_view name) {
+  // Names are short and plain (written by this code base, not by users): the separator, the
+  // quoted name and the colon go out in one append, the common case of every document written.
+  char piece[64];
+  if (name.size() <= sizeof piece - 4 && isVerbatim(name)) {
+    size_t n = 0;
+    if (need_comma_) piece[n++] = ',';
+    piece[n++] = '"';
+    std::memcpy(piece + n, name.data(), name.size());
+    n += name.size();
+    piece[n++] = '"';
+    piece[n++] = ':';
+    out_.append(piece, n);
+    need_comma_ = false;
+    return;
+  }
   separate();
   appendJsonString(out_, name);
   out_.push_back(':');

@@ -38,6 +38,28 @@ TEST(JsonWriterTest, RunsBetweenEscapesAreKeptAndAppendedAfterExistingText) {
   EXPECT_EQ(out, std::string("prefix:\"ab\xEF\xBF\xBD" "cd\\\"e\\\\\\n\xC3\xA9z\""));
 }
 
+TEST(JsonWriterTest, KeysThatNeedEscapesOrAreLongTakeTheGeneralPath) {
+  const std::string long_name(100, 'k');
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject();
+  w.key("plain");
+  w.integer(1);
+  w.key("q\"uote\n");
+  w.integer(2);
+  w.key(long_name);
+  w.integer(3);
+  w.key("caf\xC3\xA9");
+  w.integer(4);
+  w.endObject();
+  const Json parsed = Json::parse(out);
+  EXPECT_EQ(parsed.at("plain"), 1);
+  EXPECT_EQ(parsed.at("q\"uote\n"), 2);
+  EXPECT_EQ(parsed.at(long_name), 3);
+  EXPECT_EQ(parsed.at("caf\xC3\xA9"), 4);
+  EXPECT_EQ(out.substr(0, 13), R"({"plain":1,"q)");
+}
+
 TEST(JsonWriterTest, StructureCommasAndValues) {
   std::string out;
   JsonWriter w(out);
