@@ -52,6 +52,13 @@ PoolConfig configFor(std::vector<const MockProvider*> mocks) {
   return c;
 }
 
+// Breakers that open after `threshold` failures and stay open for exactly `recovery`.
+void setBreaker(PoolConfig& c, int threshold, std::chrono::milliseconds recovery) {
+  c.pool.circuit_breaker.failure_threshold = threshold;
+  c.pool.circuit_breaker.recovery_timeout = recovery;
+  c.pool.circuit_breaker.max_recovery_timeout = recovery;
+}
+
 std::unique_ptr<ClientPool> makePool(PoolConfig c) {
   auto pool = ClientPool::create(std::move(c));
   EXPECT_TRUE(pool.has_value()) << pool.error().describe();
@@ -62,9 +69,7 @@ TEST(PoolIntegrationTest, FailingPrimaryHealthySecondaryAllSucceedAndBreakerShie
   MockProvider primary({"--fault", R"({"kind":"status","status":503})"});
   MockProvider backup;
   PoolConfig c = configFor({&primary, &backup});
-  c.pool.circuit_breaker.failure_threshold = 5;
-  c.pool.circuit_breaker.recovery_timeout = 60s;
-  c.pool.circuit_breaker.max_recovery_timeout = 60s;
+  setBreaker(c, 5, 60s);
   auto pool = makePool(c);
   ASSERT_TRUE(pool);
   int ok = 0;
@@ -85,9 +90,7 @@ TEST(PoolIntegrationTest, PrimaryRecoversWhenItsFaultsAreCleared) {
   MockProvider primary({"--fault", R"({"kind":"status","status":500})"});
   MockProvider backup;
   PoolConfig c = configFor({&primary, &backup});
-  c.pool.circuit_breaker.failure_threshold = 2;
-  c.pool.circuit_breaker.recovery_timeout = 300ms;
-  c.pool.circuit_breaker.max_recovery_timeout = 300ms;
+  setBreaker(c, 2, 300ms);
   auto pool = makePool(c);
   ASSERT_TRUE(pool);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(pool->completeBlocking(hello()).has_value());
@@ -271,9 +274,7 @@ TEST(PoolIntegrationTest, OutOfDescriptorsFailsLocallyWithoutTrippingTheBreakerO
   MockProvider primary;
   MockProvider backup;
   PoolConfig c = configFor({&primary, &backup});
-  c.pool.circuit_breaker.failure_threshold = 2;
-  c.pool.circuit_breaker.recovery_timeout = 60s;
-  c.pool.circuit_breaker.max_recovery_timeout = 60s;
+  setBreaker(c, 2, 60s);
   auto pool = makePool(c);
   ASSERT_TRUE(pool);
   std::vector<Result<ChatResponse>> results;
