@@ -4,7 +4,7 @@
 #   (a) instant mock, 64 in flight: RPS ratio pool/raw, client CPU µs per request;
 #   (b) 50 ms mock, 256 in flight: share of the Little's-law ceiling 256/0.05 s = 5,120 RPS,
 #       p99 added vs raw;
-#   (c) 50 ms mock, 1,024 in flight (pool io_threads 2): share of the 20,480 RPS ceiling.
+#   (c) 50 ms mock, 1,024 in flight (pool io_threads 2 and 4): share of the 20,480 RPS ceiling.
 # (a) and (b) run the pool with io_threads 1 (one event loop, like the raw client) and 2 (one per
 # core of the 2-core machine the numbers in docs/benchmarks.md come from).
 # Usage: bench/pool_bench.sh PATH/TO/llmpool [PATH/TO/raw_curl_load] [seconds=10]
@@ -106,7 +106,7 @@ slow_case() {  # $1 C, then the io_threads values to run
   done
 }
 slow_case 256 1 2
-slow_case 1024 2
+slow_case 1024 2 4
 
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
