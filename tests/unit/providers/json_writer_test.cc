@@ -34,8 +34,10 @@ TEST(JsonWriterTest, InvalidUtf8BecomesTheReplacementCharacter) {
 
 TEST(JsonWriterTest, RunsBetweenEscapesAreKeptAndAppendedAfterExistingText) {
   std::string out = "prefix:";
-  appendJsonString(out, std::string("ab\xFF" "cd\"e\\\n\xC3\xA9z"));
-  EXPECT_EQ(out, std::string("prefix:\"ab\xEF\xBF\xBD" "cd\\\"e\\\\\\n\xC3\xA9z\""));
+  appendJsonString(out, std::string("ab\xFF"
+                                    "cd\"e\\\n\xC3\xA9z"));
+  EXPECT_EQ(out, std::string("prefix:\"ab\xEF\xBF\xBD"
+                             "cd\\\"e\\\\\\n\xC3\xA9z\""));
 }
 
 TEST(JsonWriterTest, KeysThatNeedEscapesOrAreLongTakeTheGeneralPath) {
