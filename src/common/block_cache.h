@@ -2,8 +2,8 @@
 // An allocator that keeps freed single-object blocks of one size for reuse, process-wide.
 //
 // For objects made once per request and larger than the general allocator's per-thread cache
-// (glibc serves requests above 1 KiB from its shared bins, and each such request first merges
-// all of the thread's small free chunks): with std::allocate_shared, the object and its
+// (glibc serves requests above 1,032 bytes from the arena's bins, and a request of 1 KiB or more
+// first consolidates the arena's fast bins): with std::allocate_shared, the object and its
 // control block come from here instead. The cache is a mutex-guarded stack of at most
 // `kLimit` blocks per size; blocks beyond that go back to operator delete. It is never
 // destroyed (blocks kept at exit stay reachable, so leak checkers do not report them), which

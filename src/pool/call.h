@@ -42,7 +42,8 @@ struct EmbedState {
 };
 
 // Stream and embedding state live in their own allocations, made only for those kinds: a chat
-// call, the common case, stays small enough for the allocator's per-thread cache (< 1 KiB).
+// call, the common case, carries neither (1,160 bytes instead of 1,920). Calls are made by
+// makeCall(), which recycles their blocks.
 struct Call {
   uint64_t id = 0;
   CallKind kind = CallKind::Chat;
