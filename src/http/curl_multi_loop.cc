@@ -57,11 +57,13 @@ Result<void> CurlMultiLoop::init() {
   if (!wake_fd_.valid()) return std::unexpected(systemError("eventfd"));
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = wake_fd_.get();
+  ev.data.u64 = static_cast<uint32_t>(wake_fd_.get());
   if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &ev) != 0) {
     return std::unexpected(systemError("epoll_ctl(eventfd)"));
   }
 
+  native_ = std::make_unique<Http1Client>(options_, counters_, epoll_fd_.get(),
+                                          static_cast<Http1Client::Loop&>(*this));
   multi_.reset(curl_multi_init());
   if (!multi_) return fail(ErrorCode::Internal, "curl_multi_init failed");
   const long per_host = options_.max_connections_per_host;
@@ -201,7 +203,11 @@ void CurlMultiLoop::run(std::stop_token stop) {
       break;
     }
     for (int i = 0; i < n; ++i) {
-      const int fd = events[i].data.fd;
+      if (Http1Client::isOwnEvent(events[i].data.u64)) {
+        native_->onEvent(events[i].data.u64, events[i].events);
+        continue;
+      }
+      const int fd = static_cast<int>(static_cast<uint32_t>(events[i].data.u64));
       if (fd == wake_fd_.get()) {
         uint64_t count = 0;
         if (::read(fd, &count, sizeof(count)) < 0) {
@@ -317,6 +323,7 @@ void CurlMultiLoop::drainOnExit(const Error& reason) {
 }
 
 void CurlMultiLoop::failAll(const Error& error) {
+  if (native_) native_->failAll(error);
   while (!in_flight_.empty()) finish(*in_flight_.begin()->second, error);
 }
 
@@ -355,6 +362,7 @@ void CurlMultiLoop::start(RequestId id, HttpRequest request, ResponseCallbacks c
                       std::unexpected(Error(ErrorCode::Cancelled, "transport shut down")));
     return;
   }
+  if (native_->tryStart(id, request, callbacks)) return;
   Error error;
   std::unique_ptr<Transfer> t = acquireTransfer(error);
   if (!t) {
@@ -416,6 +424,7 @@ void CurlMultiLoop::start(RequestId id, HttpRequest request, ResponseCallbacks c
 }
 
 void CurlMultiLoop::cancelNow(RequestId id, Error error) {
+  if (native_->cancel(id, error)) return;
   auto it = in_flight_.find(id);
   if (it == in_flight_.end()) return;  // completed already: cancel is a no-op
   finish(*it->second, std::move(error));
@@ -565,7 +574,7 @@ int CurlMultiLoop::onSocket(CURL* /*easy*/, curl_socket_t fd, int what, void* us
   }
   epoll_event ev{};
   ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-  ev.data.fd = fd;
+  ev.data.u64 = static_cast<uint32_t>(fd);  // upper half 0: not Http1Client's
   const int op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
   if (::epoll_ctl(epfd, op, fd, &ev) != 0) {
     // Our view and the kernel's disagree (a reused fd number): try the other operation.

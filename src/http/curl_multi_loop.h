@@ -19,6 +19,7 @@
 #include "http/curl_handles.h"
 #include "http/curl_transfer.h"
 #include "http/curl_transport_options.h"
+#include "http/http1_client.h"
 #include "http/timer_heap.h"
 #include "http/transport.h"
 #include "http/transport_counters.h"
@@ -27,14 +28,14 @@
 
 namespace llmpool::http {
 
-class CurlMultiLoop {
+class CurlMultiLoop : private Http1Client::Loop {
  public:
   /** Creates the epoll instance, eventfd and multi handle, then starts the thread. `counters`
    *  must outlive the loop. */
   static Result<std::unique_ptr<CurlMultiLoop>> create(const CurlTransportOptions& options,
                                                        TransportCounters& counters);
   /** Same as shutdown(). */
-  ~CurlMultiLoop();
+  ~CurlMultiLoop() override;
   CurlMultiLoop(const CurlMultiLoop&) = delete;
   CurlMultiLoop& operator=(const CurlMultiLoop&) = delete;
 
@@ -87,7 +88,12 @@ class CurlMultiLoop {
   static int probeSocketShortage();
   std::unique_ptr<Transfer> acquireTransfer(Error& error);
   void recycle(std::unique_ptr<Transfer> t);
-  TimerId addLoopTimer(MonotonicTime when, std::function<void()> fn);
+  // Http1Client::Loop
+  TimerId addLoopTimer(MonotonicTime when, std::function<void()> fn) override;
+  void cancelLoopTimer(TimerId id) override { timers_.cancel(id); }
+  void deliver(ResponseCallbacks& callbacks, Result<HttpResponse> result) override {
+    deliverCompletion(callbacks, std::move(result));
+  }
   void onFirstByte(Transfer& t);
   bool onHeadersComplete(Transfer& t);
   void armIdleTimer(Transfer& t, MonotonicTime when);
@@ -116,6 +122,8 @@ class CurlMultiLoop {
   TimerHeap timers_;                                       // loop thread only
   std::optional<MonotonicTime> curl_deadline_;             // loop thread only
   std::vector<std::function<void()>> running_posts_;       // loop thread only
+  // Plain-http requests (see http1_client.h); destroyed before the transfers and the epoll set.
+  std::unique_ptr<Http1Client> native_;  // loop thread only
 
   // A request on its way to the loop thread. Submissions get their own queue rather than a
   // posted closure: the closure would not fit std::function's inline storage (one allocation

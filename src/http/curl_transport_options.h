@@ -44,6 +44,11 @@ struct CurlTransportOptions {
   std::chrono::seconds tcp_keepalive_interval{30};
   /** Disable Nagle: requests are small and latency-sensitive. */
   bool tcp_nodelay = true;
+  /** Plain http:// requests to an IP-literal host (a local model server, a sidecar, the mock) go
+   *  through the built-in HTTP/1.1 client on the same loop instead of libcurl, unless a proxy
+   *  applies; https://, host names and proxies always use libcurl. Same limits, timeouts and
+   *  counters either way (docs/transport.md). */
+  bool native_http1 = true;
   /** Easy handles kept per shard for reuse after their request completed. */
   size_t max_cached_handles = 256;
 };

@@ -20,6 +20,10 @@
 #include <thread>
 #include <vector>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "descriptor_exhaustion.h"
 #include "http/curl_transport.h"
 #include "subprocess.h"
@@ -33,7 +37,12 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kWait = 15s;  // upper bound for anything a test waits on
 
+// Which client carries plain http:// in the current test: the built-in HTTP/1.1 client (the
+// default) or libcurl. TransportTest runs every test with both (see INSTANTIATE below).
+bool g_native_http1 = true;
+
 std::unique_ptr<CurlTransport> makeTransport(CurlTransportOptions options = {}) {
+  options.native_http1 = g_native_http1;
   auto made = CurlTransport::create(std::move(options));
   if (!made) ADD_FAILURE() << made.error().message;
   return made ? std::move(*made) : nullptr;
@@ -104,7 +113,100 @@ bool waitForMockInFlight(const MockProvider& mock, int in_flight) {
   return false;
 }
 
-TEST(TransportTest, SequentialRequestsReuseOneConnection) {
+/** A loopback server whose every connection runs a scripted handler on its own thread: for the
+ *  wire behaviours `llmpool mock` has no fault for (closing a kept-alive connection just as it is
+ *  reused, answering with bytes that are not HTTP). Reads and writes time out after kWait. */
+class ScriptedServer {
+ public:
+  /** `handler(fd, connection_index)` serves one accepted connection; the fd is closed after. */
+  explicit ScriptedServer(std::function<void(int, int)> handler) : handler_(std::move(handler)) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+        ::listen(listen_fd_, 16) != 0 ||
+        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      ADD_FAILURE() << "cannot listen on 127.0.0.1";
+      return;
+    }
+    port_ = ntohs(address.sin_port);
+    acceptor_ = std::thread([this] {
+      for (int index = 0;; ++index) {
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) return;  // shutdown() below
+        const timeval timeout{static_cast<time_t>(kWait.count()), 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+        connections_.fetch_add(1);
+        std::lock_guard lock(mu_);
+        workers_.emplace_back([this, fd, index] {
+          handler_(fd, index);
+          ::close(fd);
+        });
+      }
+    });
+  }
+  ~ScriptedServer() {
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    if (acceptor_.joinable()) acceptor_.join();
+    ::close(listen_fd_);
+    std::lock_guard lock(mu_);
+    for (auto& w : workers_) w.join();
+  }
+  std::string baseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int connections() const { return connections_.load(); }
+
+  /** Reads one request (head and Content-Length body); false when the peer closed first. */
+  static bool readRequest(int fd) {
+    std::string data;
+    char buffer[4096];
+    size_t need = std::string::npos;
+    while (need == std::string::npos || data.size() < need) {
+      const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) return false;
+      data.append(buffer, static_cast<size_t>(n));
+      const size_t end = data.find("\r\n\r\n");
+      if (need == std::string::npos && end != std::string::npos) {
+        size_t body = 0;
+        const size_t at = data.find("Content-Length: ");
+        if (at != std::string::npos && at < end) body = std::stoul(data.substr(at + 16));
+        need = end + 4 + body;
+      }
+    }
+    return true;
+  }
+  static void reply(int fd, std::string_view body) {
+    const std::string response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+    (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL);
+  }
+
+ private:
+  std::function<void(int, int)> handler_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<int> connections_{0};
+  std::mutex mu_;
+  std::vector<std::thread> workers_;
+  std::thread acceptor_;
+};
+
+/** Every test of this suite runs twice: plain http:// through the built-in HTTP/1.1 client, and
+ *  through libcurl. Both must keep the same contract. */
+class TransportTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { g_native_http1 = GetParam(); }
+  void TearDown() override { g_native_http1 = true; }
+};
+
+INSTANTIATE_TEST_SUITE_P(Clients, TransportTest, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "Native" : "Curl";
+                         });
+
+TEST_P(TransportTest, SequentialRequestsReuseOneConnection) {
   MockProvider mock;
   auto transport = makeTransport({.max_connections_per_host = 2});
   ASSERT_TRUE(transport);
@@ -127,7 +229,7 @@ TEST(TransportTest, SequentialRequestsReuseOneConnection) {
   EXPECT_EQ(0u, ours.in_flight);
 }
 
-TEST(TransportTest, ConcurrentRequestsNeverOpenMoreThanMaxConnections) {
+TEST_P(TransportTest, ConcurrentRequestsNeverOpenMoreThanMaxConnections) {
   MockProvider mock({"--latency", "10ms"});
   auto transport = makeTransport({.max_connections_per_host = 4});
   ASSERT_TRUE(transport);
@@ -149,7 +251,7 @@ TEST(TransportTest, ConcurrentRequestsNeverOpenMoreThanMaxConnections) {
   EXPECT_GE(transport->stats().connections_reused, 96u);
 }
 
-TEST(TransportTest, HungRequestTimesOutAtItsTotalTimeout) {
+TEST_P(TransportTest, HungRequestTimesOutAtItsTotalTimeout) {
   MockProvider mock;
   auto transport = makeTransport();
   ASSERT_TRUE(transport);
@@ -165,7 +267,7 @@ TEST(TransportTest, HungRequestTimesOutAtItsTotalTimeout) {
   EXPECT_LT(elapsed, 3s);
 }
 
-TEST(TransportTest, FirstByteTimeoutFiresBeforeTheTotalTimeout) {
+TEST_P(TransportTest, FirstByteTimeoutFiresBeforeTheTotalTimeout) {
   MockProvider mock;
   auto transport = makeTransport();
   ASSERT_TRUE(transport);
@@ -187,7 +289,7 @@ TEST(TransportTest, FirstByteTimeoutFiresBeforeTheTotalTimeout) {
   EXPECT_EQ(200, ok->status);
 }
 
-TEST(TransportTest, StalledStreamEndsWithIdleTimeout) {
+TEST_P(TransportTest, StalledStreamEndsWithIdleTimeout) {
   // 2 tokens per second: a gap of about 500 ms between chunks.
   MockProvider mock({"--tokens-per-second", "2"});
   auto transport = makeTransport();
@@ -204,7 +306,7 @@ TEST(TransportTest, StalledStreamEndsWithIdleTimeout) {
   EXPECT_NE(std::string::npos, r.error().message.find("idle")) << r.error().message;
 }
 
-TEST(TransportTest, CancellingAHungRequestFreesItsConnectionSlot) {
+TEST_P(TransportTest, CancellingAHungRequestFreesItsConnectionSlot) {
   MockProvider mock;
   auto transport = makeTransport({.max_connections_per_host = 1});
   ASSERT_TRUE(transport);
@@ -240,7 +342,7 @@ TEST(TransportTest, CancellingAHungRequestFreesItsConnectionSlot) {
   transport->cancel(hung_id);  // after completion: a no-op
 }
 
-TEST(TransportTest, RequestWaitingForASlotStillHonoursItsTotalTimeout) {
+TEST_P(TransportTest, RequestWaitingForASlotStillHonoursItsTotalTimeout) {
   MockProvider mock;
   auto transport = makeTransport({.max_connections_per_host = 1});
   ASSERT_TRUE(transport);
@@ -261,7 +363,7 @@ TEST(TransportTest, RequestWaitingForASlotStillHonoursItsTotalTimeout) {
   transport->cancel(hung_id);
 }
 
-TEST(TransportTest, StreamingDeliversChunksBeforeTheStreamEnds) {
+TEST_P(TransportTest, StreamingDeliversChunksBeforeTheStreamEnds) {
   MockProvider mock({"--tokens-per-second", "50"});
   auto transport = makeTransport();
   ASSERT_TRUE(transport);
@@ -302,7 +404,7 @@ TEST(TransportTest, StreamingDeliversChunksBeforeTheStreamEnds) {
   EXPECT_NE(std::string::npos, streamed.find("theta"));
 }
 
-TEST(TransportTest, OnDataReturningFalseCancelsTheStream) {
+TEST_P(TransportTest, OnDataReturningFalseCancelsTheStream) {
   MockProvider mock({"--tokens-per-second", "50"});
   auto transport = makeTransport();
   ASSERT_TRUE(transport);
@@ -314,7 +416,7 @@ TEST(TransportTest, OnDataReturningFalseCancelsTheStream) {
   EXPECT_EQ(2, chunks);
 }
 
-TEST(TransportTest, ResetMidStreamIsATypedError) {
+TEST_P(TransportTest, ResetMidStreamIsATypedError) {
   // Paced, so the first chunks are read before the reset (a RST discards unread data).
   MockProvider mock({"--tokens-per-second", "50"});
   auto transport = makeTransport();
@@ -332,7 +434,7 @@ TEST(TransportTest, ResetMidStreamIsATypedError) {
   EXPECT_GE(chunks, 1);  // the failure came after data had been streamed
 }
 
-TEST(TransportTest, ResetBeforeResponseIsConnectFailed) {
+TEST_P(TransportTest, ResetBeforeResponseIsConnectFailed) {
   MockProvider mock;
   auto transport = makeTransport();
   ASSERT_TRUE(transport);
@@ -343,7 +445,7 @@ TEST(TransportTest, ResetBeforeResponseIsConnectFailed) {
   EXPECT_EQ(ErrorCode::ConnectFailed, r.error().code) << r.error().message;
 }
 
-TEST(TransportTest, RefusedConnectionIsConnectFailed) {
+TEST_P(TransportTest, RefusedConnectionIsConnectFailed) {
   auto transport = makeTransport();
   ASSERT_TRUE(transport);
   HttpRequest request;
@@ -437,7 +539,7 @@ TEST(TransportExecutorTest, TimersFireInDeadlineOrderOnTheLoopThread) {
   EXPECT_TRUE(all_on_loop);
 }
 
-TEST(TransportTest, DestructionCompletesInFlightRequestsWithCancelled) {
+TEST_P(TransportTest, DestructionCompletesInFlightRequestsWithCancelled) {
   MockProvider mock;
   auto transport = makeTransport();
   ASSERT_TRUE(transport);
@@ -455,7 +557,7 @@ TEST(TransportTest, DestructionCompletesInFlightRequestsWithCancelled) {
   EXPECT_EQ(ErrorCode::Cancelled, r.error().code);
 }
 
-TEST(TransportTest, ShardsSplitEachHostsConnectionLimitExactly) {
+TEST_P(TransportTest, ShardsSplitEachHostsConnectionLimitExactly) {
   // Three connections over two loops: shares 2 + 1. Both loops carry the host (three
   // connections are opened, more than either share) and together never exceed the limit.
   MockProvider mock({"--latency", "20ms"});
@@ -477,7 +579,7 @@ TEST(TransportTest, ShardsSplitEachHostsConnectionLimitExactly) {
   EXPECT_EQ(0, transport->shardLoad(1));
 }
 
-TEST(TransportTest, NeverMoreShardsThanConnectionsPerHost) {
+TEST_P(TransportTest, NeverMoreShardsThanConnectionsPerHost) {
   MockProvider mock;
   auto transport = makeTransport({.shards = 4, .max_connections_per_host = 1});
   ASSERT_TRUE(transport);
@@ -531,7 +633,7 @@ void expectSlowStreamsAllStart(const std::function<nlohmann::json()>& mock_stats
   }
 }
 
-TEST(TransportTest, ConcurrentSlowStreamsAllStartWithoutWaitingForACompletion) {
+TEST_P(TransportTest, ConcurrentSlowStreamsAllStartWithoutWaitingForACompletion) {
   // One word a second: each stream lasts about 12 s.
   MockProvider mock({"--tokens-per-second", "1"});
   expectSlowStreamsAllStart([&] { return mockStats(mock); }, mock.baseUrl(), {});
@@ -563,7 +665,7 @@ const HostConnectionStats* hostStats(const TransportStats& s, const std::string&
   return nullptr;
 }
 
-TEST(TransportTest, ConnectionsAreCountedPerHostOpenBusyIdle) {
+TEST_P(TransportTest, ConnectionsAreCountedPerHostOpenBusyIdle) {
   MockProvider first({"--latency", "300ms"});
   MockProvider second;
   // HTTP/1.1 only: without PIPEWAIT the two concurrent requests open two connections at once.
@@ -608,10 +710,89 @@ TEST(TransportTest, ConnectionsAreCountedPerHostOpenBusyIdle) {
   EXPECT_EQ(end.connections_opened - end.connections_closed, 2u);
 }
 
+// A server may close a kept-alive connection at the moment the client reuses it (its keep-alive
+// timeout racing the next request). The request never reached it, so it must go again on a fresh
+// connection, once, instead of failing.
+TEST_P(TransportTest, RequestOnAConnectionClosedAsItIsReusedGoesAgainOnAFreshOne) {
+  std::atomic<int> requests{0};
+  ScriptedServer server([&](int fd, int index) {
+    if (index == 0) {
+      if (!ScriptedServer::readRequest(fd)) return;
+      requests.fetch_add(1);
+      ScriptedServer::reply(fd, "first");
+      // The second request arrives on this connection: read it and close without an answer.
+      if (ScriptedServer::readRequest(fd)) requests.fetch_add(1);
+      return;
+    }
+    while (ScriptedServer::readRequest(fd)) {
+      requests.fetch_add(1);
+      ScriptedServer::reply(fd, "again");
+    }
+  });
+  auto transport = makeTransport({.max_connections_per_host = 1});
+  ASSERT_TRUE(transport);
+  auto first = sendAndWait(*transport, chatRequest(server.baseUrl(), "one"));
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  EXPECT_EQ("first", first->body);
+  auto second = sendAndWait(*transport, chatRequest(server.baseUrl(), "two"));
+  ASSERT_TRUE(second.has_value()) << second.error().message;
+  EXPECT_EQ(200, second->status);
+  EXPECT_EQ("again", second->body);
+  EXPECT_EQ(2, server.connections());
+  EXPECT_EQ(3, requests.load());
+}
+
+// Only once: a server that keeps dropping requests on fresh connections is a failure, not a loop.
+TEST_P(TransportTest, EmptyReplyOnAFreshConnectionIsConnectFailed) {
+  ScriptedServer server([](int fd, int) { (void)ScriptedServer::readRequest(fd); });
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  auto r = sendAndWait(*transport, chatRequest(server.baseUrl(), "dropped"));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(ErrorCode::ConnectFailed, r.error().code) << r.error().message;
+  EXPECT_EQ(1, server.connections());
+}
+
+TEST(NativeTransportTest, BytesThatAreNotHttpAreAProtocolError) {
+  ScriptedServer server([](int fd, int) {
+    if (!ScriptedServer::readRequest(fd)) return;
+    const std::string_view garbage = "SMTP ready\r\n\r\n";
+    (void)::send(fd, garbage.data(), garbage.size(), MSG_NOSIGNAL);
+  });
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  auto r = sendAndWait(*transport, chatRequest(server.baseUrl(), "x"));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(ErrorCode::Protocol, r.error().code) << r.error().message;
+  EXPECT_NE(std::string::npos, r.error().message.find("invalid HTTP response"))
+      << r.error().message;
+}
+
+// Chunked framing, a body split over many reads, and headers as the provider sent them.
+TEST_P(TransportTest, ChunkedResponseSplitAcrossWritesIsReassembled) {
+  ScriptedServer server([](int fd, int) {
+    if (!ScriptedServer::readRequest(fd)) return;
+    const std::string parts[] = {
+        "HTTP/1.1 200 OK\r\nX-Request-Id: abc\r\nTransfer-Encoding: chunked", "\r\n\r\n5\r\nhel",
+        "lo\r\n6;ext=1\r\n world\r\n0\r\n", "Trailer-Field: x\r\n\r\n"};
+    for (const auto& p : parts) {
+      (void)::send(fd, p.data(), p.size(), MSG_NOSIGNAL);
+      std::this_thread::sleep_for(2ms);  // separate segments, so the client reads in pieces
+    }
+  });
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  auto r = sendAndWait(*transport, chatRequest(server.baseUrl(), "x"));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(200, r->status);
+  EXPECT_EQ("hello world", r->body);
+  EXPECT_EQ("abc", r->header("x-request-id"));
+}
+
 // Out of descriptors, socket() fails locally: that says nothing about the provider. It must come
 // back as a local overload naming the limit, not as ConnectFailed (which the pool counts against
 // the provider's breaker and fails over on).
-TEST(TransportTest, OutOfDescriptorsIsALocalOverloadNotAConnectFailure) {
+TEST_P(TransportTest, OutOfDescriptorsIsALocalOverloadNotAConnectFailure) {
   MockProvider mock;
   auto transport = makeTransport();
   ASSERT_TRUE(transport);
