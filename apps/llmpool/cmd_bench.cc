@@ -4,8 +4,8 @@
 //                 [--prompt TEXT] [--warmup N] [--max-seconds S]
 // C requests are kept in flight without a thread per request: each completion callback starts the
 // next request. Latency percentiles are exact (computed from every recorded duration), CPU is
-// getrusage(RUSAGE_SELF) of this process over the measured phase. Exit 0 when every request
-// succeeded, 1 when any failed, 2 for usage or config errors.
+// getrusage(RUSAGE_SELF) of this process over the measured window (see Phase). Exit 0 when every
+// request succeeded, 1 when any failed, 2 for usage or config errors.
 
 #include <sys/resource.h>
 
@@ -59,14 +59,36 @@ int sentAttempts(const Error& e) {
 }
 
 /**
- * One phase of the benchmark: `total` requests, at most `concurrency` in flight. Requests are
- * numbered by an atomic ticket; request i writes its duration into slot i, so the hot path takes
- * no lock (the error map's lock is only taken on failures).
+ * The load of one benchmark run. C requests are kept in flight; requests are numbered by an atomic
+ * ticket. Tickets [0, warmup) warm up, the next `requests` are measured (ticket i writes its
+ * duration into slot i - warmup, so the hot path takes no lock; the error map's lock is only taken
+ * on failures). With a warm-up the load runs on without a pause into the measured requests and,
+ * until the last of them completes, on into unmeasured trailing ones: the measured window (from
+ * the first measured start to the last measured completion) sees steady load, never the ramp-up
+ * of an empty pipeline or the drain at the end. Without a warm-up exactly `requests` are sent and
+ * the window is the whole run.
  */
 class Phase {
  public:
-  Phase(ClientPool& pool, const BenchArgs& args, int64_t total)
-      : pool_(pool), args_(args), total_(total), durations_us_(static_cast<size_t>(total), -1) {
+  /** One end of the measured window: wall time, this process's CPU, pool statistics. */
+  struct Mark {
+    Clock::time_point at{};
+    double cpu = 0;
+    int64_t completions = 0;  // all requests so far, measured or not
+    PoolStats stats;
+    bool taken = false;
+  };
+  struct Window {
+    Mark start, end;
+    double seconds() const { return std::chrono::duration<double>(end.at - start.at).count(); }
+  };
+
+  Phase(ClientPool& pool, const BenchArgs& args)
+      : pool_(pool),
+        args_(args),
+        warmup_(args.warmup),
+        measured_(args.requests),
+        durations_us_(static_cast<size_t>(args.requests), -1) {
     request_.model = args.model;
     ChatMessage system;
     system.role = "system";
@@ -78,16 +100,23 @@ class Phase {
     request_.max_tokens = 16;
   }
 
-  /** Runs the phase to completion or until `stop_at` (then waits for what is in flight). */
+  /** Runs until the measured requests completed or `stop_at` passed (then waits for what is in
+   *  flight). */
   void run(Clock::time_point stop_at) {
     stop_at_ = stop_at;
-    const int64_t initial = std::min<int64_t>(args_.concurrency, total_);
-    outstanding_.store(initial);
-    for (int64_t i = 0; i < initial; ++i) launch();
+    if (warmup_ == 0) mark(/*start=*/true);
+    const int64_t limit =
+        warmup_ > 0 ? args_.concurrency : std::min<int64_t>(args_.concurrency, measured_);
+    outstanding_.store(limit);
+    for (int64_t i = 0; i < limit; ++i) launch();
     std::unique_lock lock(mu_);
     done_cv_.wait(lock, [this] { return finished_; });
+    lock.unlock();
+    mark(/*start=*/true);  // no-op unless stopped by the time limit during the warm-up
+    mark(/*start=*/false);
   }
 
+  const Window& window() const { return window_; }
   int64_t succeeded() const { return succeeded_.load(); }
   int64_t failed() const { return failed_.load(); }
   int64_t attempts() const { return attempts_.load(); }
@@ -107,14 +136,16 @@ class Phase {
   }
 
  private:
-  // Starts request number `ticket` if there is one left; otherwise this slot of concurrency ends.
+  // Starts the next ticket's request while one is due; otherwise this slot of concurrency ends.
   void launch() {
     const int64_t ticket = next_.fetch_add(1);
-    if (ticket >= total_ || Clock::now() >= stop_at_) {
-      if (ticket < total_) timed_out_.store(true);
+    const bool more = warmup_ > 0 ? measured_done_.load() < measured_ : ticket < measured_;
+    if (!more || Clock::now() >= stop_at_) {
+      if (more) timed_out_.store(true);
       slotDone();
       return;
     }
+    if (warmup_ > 0 && ticket == warmup_) mark(/*start=*/true);
     const auto start = Clock::now();
     auto done = [this, ticket, start](Result<ChatResponse> r) { onDone(ticket, start, r); };
     if (args_.stream) {
@@ -126,19 +157,35 @@ class Phase {
   }
 
   void onDone(int64_t ticket, Clock::time_point start, const Result<ChatResponse>& r) {
-    const auto us =
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-    durations_us_[static_cast<size_t>(ticket)] = us;
-    if (r) {
-      succeeded_.fetch_add(1);
-      attempts_.fetch_add(r->attempts);
-    } else {
-      failed_.fetch_add(1);
-      attempts_.fetch_add(sentAttempts(r.error()));
-      std::lock_guard lock(mu_);
-      ++errors_by_kind_[std::string(errorCodeName(r.error().code))];
+    completions_.fetch_add(1);
+    const int64_t slot = ticket - warmup_;
+    if (slot >= 0 && slot < measured_) {
+      const auto us =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+      durations_us_[static_cast<size_t>(slot)] = us;
+      if (r) {
+        succeeded_.fetch_add(1);
+        attempts_.fetch_add(r->attempts);
+      } else {
+        failed_.fetch_add(1);
+        attempts_.fetch_add(sentAttempts(r.error()));
+        std::lock_guard lock(mu_);
+        ++errors_by_kind_[std::string(errorCodeName(r.error().code))];
+      }
+      if (measured_done_.fetch_add(1) + 1 == measured_) mark(/*start=*/false);
     }
     launch();
+  }
+
+  void mark(bool start) {
+    std::lock_guard lock(window_mu_);
+    Mark& m = start ? window_.start : window_.end;
+    if (m.taken) return;
+    m.stats = pool_.stats();
+    m.completions = completions_.load();
+    m.cpu = cpuSeconds();
+    m.at = Clock::now();
+    m.taken = true;
   }
 
   void slotDone() {
@@ -151,14 +198,19 @@ class Phase {
 
   ClientPool& pool_;
   const BenchArgs& args_;
-  const int64_t total_;
+  const int64_t warmup_;
+  const int64_t measured_;
   ChatRequest request_;
   Clock::time_point stop_at_;
   std::vector<int64_t> durations_us_;
   std::atomic<int64_t> next_{0};
   std::atomic<int64_t> outstanding_{0};
+  std::atomic<int64_t> completions_{0};
+  std::atomic<int64_t> measured_done_{0};
   std::atomic<int64_t> succeeded_{0}, failed_{0}, attempts_{0};
   std::atomic<bool> timed_out_{false};
+  std::mutex window_mu_;
+  Window window_;
   mutable std::mutex mu_;
   std::condition_variable done_cv_;
   bool finished_ = false;
@@ -213,20 +265,17 @@ int runBench(const BenchArgs& args) {
 
   const auto hard_stop = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                             std::chrono::duration<double>(effective.max_seconds));
-  if (effective.warmup > 0) {
-    Phase warm(**pool, effective, effective.warmup);
-    warm.run(hard_stop);
-  }
-
-  const PoolStats before = (*pool)->stats();
-  const double cpu_before = cpuSeconds();
-  const auto wall_before = Clock::now();
-  Phase phase(**pool, effective, effective.requests);
+  Phase phase(**pool, effective);
   phase.run(hard_stop);
-  const double wall = std::chrono::duration<double>(Clock::now() - wall_before).count();
-  const double cpu = cpuSeconds() - cpu_before;
-  const PoolStats after = (*pool)->stats();
   (*pool)->stop(std::chrono::milliseconds(1000));
+  const Phase::Window& window = phase.window();
+  const double wall = window.seconds();
+  const double cpu = window.end.cpu - window.start.cpu;
+  const PoolStats& before = window.start.stats;
+  const PoolStats& after = window.end.stats;
+  // Every completion inside the window counts for throughput (in steady state as many requests
+  // complete in it as were measured); CPU is per measured request.
+  const int64_t window_completions = window.end.completions - window.start.completions;
 
   const std::vector<int64_t> lat = phase.sortedDurationsUs();
   const int64_t completed = phase.succeeded() + phase.failed();
@@ -244,7 +293,7 @@ int runBench(const BenchArgs& args) {
   out["failed"] = phase.failed();
   out["stopped_by_time_limit"] = phase.timedOut();
   out["seconds"] = wall;
-  out["throughput_rps"] = wall > 0 ? static_cast<double>(completed) / wall : 0.0;
+  out["throughput_rps"] = wall > 0 ? static_cast<double>(window_completions) / wall : 0.0;
   out["latency_ms"] = {{"mean", mean_ms},
                        {"p50", percentileMs(lat, 0.50)},
                        {"p95", percentileMs(lat, 0.95)},
@@ -306,7 +355,10 @@ void addBenchCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--model", args->model, "Model alias (optional when the config has one)");
   cmd->add_option("--requests", args->requests, "Requests to complete (measured)");
   cmd->add_option("--concurrency", args->concurrency, "Requests kept in flight");
-  cmd->add_option("--warmup", args->warmup, "Unmeasured requests sent first");
+  cmd->add_option("--warmup", args->warmup,
+                  "Unmeasured requests sent first; the load then runs on through the measured "
+                  "ones, and unmeasured ones continue until the last measured one completes "
+                  "(steady load in the measured window)");
   cmd->add_option("--max-seconds", args->max_seconds,
                   "Stop starting requests after this many seconds");
   cmd->add_option("--prompt", args->prompt, "The user message of every request");

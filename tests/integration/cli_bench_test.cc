@@ -96,6 +96,26 @@ TEST_F(CliBenchTest, JsonReportCountsEveryRequestAtTheGivenConcurrency) {
   EXPECT_GE(stats.at("in_flight_max").get<int>(), 2);
 }
 
+// With a warm-up the load runs on without a pause into the measured requests and on past them
+// until the last measured one completes, so the measured window sees steady load: the mock sees
+// the warm-up, the measured requests and at most one more per slot of concurrency.
+TEST_F(CliBenchTest, WarmupAndTrailingRequestsAreSentButNotMeasured) {
+  testing::MockProvider mock({"--latency", "2ms"});
+  const std::string config = writeConfig(mock.port(), 1);
+  const BenchRun run =
+      bench({"--config", config, "--model", "fast", "--requests", "200", "--warmup", "50",
+             "--concurrency", "8", "--json", "--max-seconds", "50"});
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const json report = json::parse(run.out);
+  EXPECT_EQ(report.at("completed"), 200);
+  EXPECT_EQ(report.at("succeeded"), 200);
+  EXPECT_GT(report.at("throughput_rps").get<double>(), 0.0);
+  EXPECT_GT(report.at("seconds").get<double>(), 0.0);
+  const int seen = json::parse(mock.statsJson()).at("requests_total").get<int>();
+  EXPECT_GE(seen, 250);
+  EXPECT_LE(seen, 250 + 8);
+}
+
 TEST_F(CliBenchTest, StreamingRequestsAreCountedToo) {
   testing::MockProvider mock;
   const std::string config = writeConfig(mock.port(), 1);
