@@ -710,6 +710,40 @@ TEST_P(TransportTest, ConnectionsAreCountedPerHostOpenBusyIdle) {
   EXPECT_EQ(end.connections_opened - end.connections_closed, 2u);
 }
 
+// max_total_connections bounds a shard over all hosts: two busy hosts share it, an idle
+// connection of one makes room for the other's waiting requests, and every request completes.
+TEST_P(TransportTest, TotalConnectionLimitHoldsAcrossHosts) {
+  MockProvider first({"--latency", "20ms"});
+  MockProvider second({"--latency", "20ms"});
+  auto transport = makeTransport({.max_connections_per_host = 3, .max_total_connections = 3});
+  ASSERT_TRUE(transport);
+  constexpr int kRequests = 30;
+  Completions done(kRequests);
+  for (int i = 0; i < kRequests; ++i) {
+    const std::string& base = i % 2 == 0 ? first.baseUrl() : second.baseUrl();
+    transport->send(chatRequest(base, "p" + std::to_string(i)), {.on_complete = done.callback()});
+  }
+  uint64_t most_open = 0;
+  const auto deadline = Clock::now() + kWait;
+  while (transport->stats().requests_completed < kRequests && Clock::now() < deadline) {
+    const TransportStats now = transport->stats();
+    most_open = std::max(most_open, now.connections_opened - now.connections_closed);
+    std::this_thread::sleep_for(1ms);  // sampling an observable bound, not ordering events
+  }
+  ASSERT_TRUE(done.waitAll());
+  for (const auto& r : done.results()) {
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(200, r->status);
+  }
+  EXPECT_LE(most_open, 3u);
+  EXPECT_GE(most_open, 1u);
+  EXPECT_EQ(kRequests / 2, mockStats(first)["requests_total"].get<int>());
+  EXPECT_EQ(kRequests / 2, mockStats(second)["requests_total"].get<int>());
+  EXPECT_LE(
+      mockStats(first)["in_flight_max"].get<int>() + mockStats(second)["in_flight_max"].get<int>(),
+      6);
+}
+
 // A server may close a kept-alive connection at the moment the client reuses it (its keep-alive
 // timeout racing the next request). The request never reached it, so it must go again on a fresh
 // connection, once, instead of failing.
