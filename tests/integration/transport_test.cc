@@ -710,6 +710,34 @@ TEST_P(TransportTest, ConnectionsAreCountedPerHostOpenBusyIdle) {
   EXPECT_EQ(end.connections_opened - end.connections_closed, 2u);
 }
 
+// A request larger than the socket's send buffer goes out in pieces (the rest when the socket is
+// writable again), and a reply larger than one read comes back whole.
+TEST_P(TransportTest, LargeRequestAndReplyCrossManyWritesAndReads) {
+  MockProvider mock;
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  const std::string prompt(4u << 20, 'a');
+  auto r = sendAndWait(*transport, chatRequest(mock.baseUrl(), prompt));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(200, r->status);
+  EXPECT_NE(std::string::npos, r->body.find("mock reply: aaaa"));  // the mock read it all
+  // The connection is clean afterwards: the next request reuses it.
+  auto next = sendAndWait(*transport, chatRequest(mock.baseUrl(), "small"));
+  ASSERT_TRUE(next.has_value()) << next.error().message;
+  EXPECT_TRUE(next->reused_connection);
+
+  const std::string big(3u << 20, 'z');
+  ScriptedServer server([&big](int fd, int) {
+    if (!ScriptedServer::readRequest(fd)) return;
+    ScriptedServer::reply(fd, big);
+  });
+  auto large = sendAndWait(*transport, chatRequest(server.baseUrl(), "x"));
+  ASSERT_TRUE(large.has_value()) << large.error().message;
+  EXPECT_EQ(200, large->status);
+  EXPECT_EQ(big.size(), large->body.size());
+  EXPECT_EQ(big, large->body);
+}
+
 // max_total_connections bounds a shard over all hosts: two busy hosts share it, an idle
 // connection of one makes room for the other's waiting requests, and every request completes.
 TEST_P(TransportTest, TotalConnectionLimitHoldsAcrossHosts) {
