@@ -633,13 +633,7 @@ void Http1Client::release(Connection& conn) {
     closeConnection(conn);
     return;
   }
-  while (!host.waiting.empty()) {
-    const RequestId id = host.waiting.front();
-    host.waiting.pop_front();
-    Exchange* ex = find(id);
-    if (!ex || !ex->waiting) continue;
-    ex->waiting = false;
-    --waiting_;
+  if (Exchange* ex = popWaiting(host)) {
     assign(conn, *ex);
     return;
   }
@@ -683,15 +677,24 @@ void Http1Client::serveWaiting(Host& host) {
   if (failing_all_) return;
   // Iterative: a connection that fails at once completes its request and the loop moves on, so
   // a refused host with many waiters does not recurse.
-  while (!host.waiting.empty() && host.open < per_host && open_connections_ < total) {
+  while (host.open < per_host && open_connections_ < total) {
+    Exchange* ex = popWaiting(host);
+    if (!ex) return;
+    openConnection(host, *ex);
+  }
+}
+
+Http1Client::Exchange* Http1Client::popWaiting(Host& host) {
+  while (!host.waiting.empty()) {
     const RequestId id = host.waiting.front();
     host.waiting.pop_front();
     Exchange* ex = find(id);
-    if (!ex || !ex->waiting) continue;
+    if (!ex || !ex->waiting) continue;  // ended while it waited
     ex->waiting = false;
     --waiting_;
-    openConnection(host, *ex);
+    return ex;
   }
+  return nullptr;
 }
 
 void Http1Client::serveWaitingElsewhere() {

@@ -100,6 +100,8 @@ class Http1Client {
   /** Starts waiting requests while the limits allow. */
   void serveWaiting(Host& host);
   void serveWaitingElsewhere();
+  /** The host's first request still waiting (no longer marked waiting), or nullptr. */
+  Exchange* popWaiting(Host& host);
   bool closeOneIdle();
   /** Another host has requests waiting that only the total connection limit holds back. */
   bool anotherHostWaitsForATotalSlot(const Host& except) const;

@@ -1,29 +1,11 @@
 #include "http/http1_request_head.h"
 
-#include <array>
 #include <charconv>
+
+#include "http/http_token.h"
 
 namespace llmpool::http {
 namespace {
-
-// RFC 9110 token characters: what a method or a field name may contain.
-constexpr std::array<bool, 256> makeTokenTable() {
-  std::array<bool, 256> table{};
-  for (int c = '0'; c <= '9'; ++c) table[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
-  return table;
-}
-constexpr std::array<bool, 256> kToken = makeTokenTable();
-
-bool isToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!kToken[static_cast<unsigned char>(c)]) return false;
-  }
-  return true;
-}
 
 // A field value may hold anything but the bytes that end or corrupt a line.
 bool isSafeValue(std::string_view s) {
@@ -52,14 +34,14 @@ Error invalid(std::string message) { return Error(ErrorCode::InvalidConfig, std:
 
 Result<void> writeHttp1RequestHead(std::string& out, const HttpRequest& request,
                                    std::string_view target, std::string_view host_header) {
-  if (!isToken(request.method)) {
+  if (!isHttpToken(request.method)) {
     return std::unexpected(invalid("invalid HTTP method \"" + request.method + "\""));
   }
   out.clear();
   out.append(request.method).append(" ").append(target).append(" HTTP/1.1\r\n");
   bool has_host = false;
   for (const auto& [name, value] : request.headers) {
-    if (!isToken(name)) {
+    if (!isHttpToken(name)) {
       return std::unexpected(invalid("invalid request header name \"" + name + "\""));
     }
     // The value is not quoted: it may be a credential.

@@ -1,8 +1,9 @@
 #include "http/http1_response_parser.h"
 
-#include <array>
 #include <cstring>
 #include <utility>
+
+#include "http/http_token.h"
 
 namespace llmpool::http {
 namespace {
@@ -12,16 +13,6 @@ namespace {
 constexpr uint64_t kMaxChunkSize = uint64_t{1} << 62;
 // A head with more fields than this is hostile or broken; it also bounds headers_ growth.
 constexpr size_t kMaxHeaderFields = 256;
-
-// tchar of RFC 9110 5.6.2, the characters allowed in a field name.
-constexpr std::array<bool, 256> kTokenChars = [] {
-  std::array<bool, 256> table{};
-  for (int c = '0'; c <= '9'; ++c) table[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
-  return table;
-}();
 
 bool isBlank(char c) { return c == ' ' || c == '\t'; }
 
@@ -163,7 +154,7 @@ Http1ResponseParser::Status Http1ResponseParser::headerField(std::string_view li
   std::string name(colon, '\0');
   for (size_t i = 0; i < colon; ++i) {
     char c = line[i];
-    if (!kTokenChars[static_cast<unsigned char>(c)]) return fail("invalid header name");
+    if (!kHttpTokenChars[static_cast<unsigned char>(c)]) return fail("invalid header name");
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     name[i] = c;
   }
