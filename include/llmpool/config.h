@@ -59,6 +59,9 @@ struct PoolSettings {
   bool panic_mode = false;
   BalancingStrategy strategy = BalancingStrategy::Weighted;
   int io_threads = 1;  // event-loop shards of the transport
+  // Plain http:// providers addressed by an IP literal use the built-in HTTP/1.1 client; false
+  // sends every request through libcurl (docs/transport.md).
+  bool native_http1 = true;
   RetryConfig retry;
   CircuitBreakerConfig circuit_breaker;
 };

@@ -203,6 +203,7 @@ void readPoolSection(YamlContext& ctx, const YAML::Node& node, const std::string
     }
   }
   m.get("io_threads", out.io_threads);
+  m.get("native_http1", out.native_http1);
   if (auto retry = m.take("retry")) readRetry(ctx, *retry, m.childPath("retry"), out.retry);
   if (auto breaker = m.take("circuit_breaker")) {
     readBreaker(ctx, *breaker, m.childPath("circuit_breaker"), out.circuit_breaker);

@@ -20,6 +20,7 @@ Result<std::unique_ptr<ClientPool>> ClientPool::create(PoolConfig config) {
   base.connection_max_lifetime =
       std::chrono::duration_cast<std::chrono::seconds>(ps.connection_max_lifetime);
   base.connect_timeout = ps.connect_timeout;
+  base.native_http1 = ps.native_http1;
 
   // One transport per distinct per-host connection cap (libcurl has one cap per multi handle).
   // The first one also runs the pool's timers.

@@ -32,6 +32,7 @@ TEST(NativeConfigTest, AbsentSectionsTakeTheDefaults) {
   EXPECT_EQ(milliseconds(30'000), p.health_check_interval);
   EXPECT_TRUE(p.failover);
   EXPECT_EQ(BalancingStrategy::Weighted, p.strategy);
+  EXPECT_TRUE(p.native_http1);
   EXPECT_EQ(3, p.retry.max_attempts);
   EXPECT_EQ(milliseconds(100), p.retry.initial_backoff);
   EXPECT_EQ(milliseconds(30'000), p.retry.max_backoff);
@@ -72,6 +73,7 @@ pool:
   panic_mode: true
   strategy: least_in_flight
   io_threads: 2
+  native_http1: false
   retry: {max_attempts: 5, initial_backoff: 250ms, max_backoff: 10s, multiplier: 1.5,
           max_retry_after: 20s, budget_percent: 10, budget_window: 30s, budget_min_per_second: 1}
   circuit_breaker: {enabled: true, failure_threshold: 7, failure_window: 2m, recovery_timeout: 45s,
@@ -135,6 +137,7 @@ gateway:
   EXPECT_TRUE(p.panic_mode);
   EXPECT_EQ(BalancingStrategy::LeastInFlight, p.strategy);
   EXPECT_EQ(2, p.io_threads);
+  EXPECT_FALSE(p.native_http1);
   EXPECT_EQ(5, p.retry.max_attempts);
   EXPECT_EQ(milliseconds(250), p.retry.initial_backoff);
   EXPECT_EQ(milliseconds(10'000), p.retry.max_backoff);

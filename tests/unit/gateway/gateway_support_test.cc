@@ -133,6 +133,17 @@ TEST(ConfigDiffTest, ReportsAddedRemovedChangedWithoutSecrets) {
   EXPECT_EQ(std::string::npos, s.find("secret"));
 }
 
+// Transport settings take effect by rebuilding the pool, so a reload must see them change.
+TEST(ConfigDiffTest, TransportSettingsCountAsPoolSettings) {
+  const PoolConfig before = baseConfig();
+  PoolConfig threads = before;
+  threads.pool.io_threads = 2;
+  EXPECT_NE(std::string::npos, diffConfigs(before, threads).summary().find("pool settings"));
+  PoolConfig client = before;
+  client.pool.native_http1 = false;
+  EXPECT_NE(std::string::npos, diffConfigs(before, client).summary().find("pool settings"));
+}
+
 TEST(GatewayMetricsTest, CountsAndExposesFamilies) {
   GatewayMetrics m;
   m.requestStarted();
