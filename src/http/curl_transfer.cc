@@ -157,8 +157,12 @@ Result<std::unique_ptr<Transfer>> makeTransfer(const CurlTransportOptions& optio
     LLMPOOL_SETOPT(s, CURLOPT_TCP_KEEPINTVL,
                    static_cast<long>(options.tcp_keepalive_interval.count()));
   }
+  // 0 means no idle limit here; libcurl would read it as "not reusable after a second idle".
+  constexpr long kNoIdleLimit = 10L * 365 * 24 * 3600;
   LLMPOOL_SETOPT(s, CURLOPT_MAXAGE_CONN,
-                 static_cast<long>(options.connection_idle_timeout.count()));
+                 options.connection_idle_timeout.count() > 0
+                     ? static_cast<long>(options.connection_idle_timeout.count())
+                     : kNoIdleLimit);
   LLMPOOL_SETOPT(s, CURLOPT_MAXLIFETIME_CONN,
                  static_cast<long>(options.connection_max_lifetime.count()));
   LLMPOOL_SETOPT(s, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);

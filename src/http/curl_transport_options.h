@@ -20,7 +20,7 @@ struct CurlTransportOptions {
    *  idle-connection cache, CURLMOPT_MAXCONNECTS). Raised to max_connections_per_host if lower. */
   int max_total_connections = 256;
   /** An idle keep-alive connection older than this is closed instead of reused
-   *  (CURLOPT_MAXAGE_CONN). */
+   *  (CURLOPT_MAXAGE_CONN); 0 = no idle limit. */
   std::chrono::seconds connection_idle_timeout{300};
   /** A connection older than this is not reused for new requests (CURLOPT_MAXLIFETIME_CONN);
    *  0 = no limit. */

@@ -276,7 +276,11 @@ void Http1Client::armIdleTimer(Exchange& ex, MonotonicTime when) {
 }
 
 bool Http1Client::expired(const Connection& conn, MonotonicTime t) const {
-  if (t - conn.idle_since >= options_.connection_idle_timeout) return true;
+  // An idle timeout of 0 means no limit.
+  if (options_.connection_idle_timeout.count() > 0 &&
+      t - conn.idle_since >= options_.connection_idle_timeout) {
+    return true;
+  }
   return options_.connection_max_lifetime.count() > 0 &&
          t - conn.opened_at >= options_.connection_max_lifetime;
 }
@@ -353,10 +357,10 @@ bool Http1Client::openConnection(Host& host, Exchange& ex) {
   ev.data.u64 = epollData(fd, conn.generation);
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     const int error_number = errno;
-    Error error = localResourceError(error_number)
-                      .value_or(Error(ErrorCode::Internal, std::string("epoll_ctl failed: ") +
-                                                               std::strerror(error_number)));
-    failOnConnection(conn, std::move(error));
+    abandonConnect(conn,
+                   localResourceError(error_number)
+                       .value_or(Error(ErrorCode::Internal, std::string("epoll_ctl failed: ") +
+                                                                std::strerror(error_number))));
     return false;
   }
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), host.endpoint.address_length) !=
@@ -365,9 +369,9 @@ bool Http1Client::openConnection(Host& host, Exchange& ex) {
     const int error_number = errno;
     if (auto local = localResourceError(error_number)) {
       counters_.local_resource_failures.fetch_add(1);
-      failOnConnection(conn, std::move(*local));
+      abandonConnect(conn, std::move(*local));
     } else {
-      failOnConnection(
+      abandonConnect(
           conn, Error(ErrorCode::ConnectFailed, "could not connect to " + host.authority + ": " +
                                                     std::strerror(error_number)));
     }
@@ -392,6 +396,16 @@ bool Http1Client::openConnection(Host& host, Exchange& ex) {
         });
   }
   return true;
+}
+
+void Http1Client::abandonConnect(Connection& conn, Error error) {
+  Exchange& ex = *conn.exchange;
+  conn.exchange = nullptr;
+  ex.conn = nullptr;
+  // The freed slot is not handed on here: openConnection's callers do that in a loop, so a host
+  // whose every connect fails at once cannot recurse once per waiting request.
+  closeConnection(conn, /*serve_waiting=*/false);
+  fail(ex, std::move(error));
 }
 
 void Http1Client::assign(Connection& conn, Exchange& ex) {
@@ -646,7 +660,9 @@ void Http1Client::release(Connection& conn) {
   }
   conn.idle = true;
   host.idle.push_back(&conn);
-  if (idle_sweep_timer_ == 0) armIdleSweep(conn.idle_since + options_.connection_idle_timeout);
+  if (idle_sweep_timer_ == 0 && options_.connection_idle_timeout.count() > 0) {
+    armIdleSweep(conn.idle_since + options_.connection_idle_timeout);
+  }
 }
 
 void Http1Client::closeConnection(Connection& conn, bool serve_waiting) {

@@ -80,6 +80,8 @@ class Http1Client {
   void dispatch(Exchange& ex);
   /** Opens a connection for `ex`; on failure completes `ex` and returns false. */
   bool openConnection(Host& host, Exchange& ex);
+  /** A connect that failed at once: closes `conn` and ends its request with `error`. */
+  void abandonConnect(Connection& conn, Error error);
   void assign(Connection& conn, Exchange& ex);
   void onConnected(Connection& conn);
   /** Sends what is left of the request; false when the connection was closed meanwhile. */

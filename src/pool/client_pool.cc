@@ -15,10 +15,12 @@ Result<std::unique_ptr<ClientPool>> ClientPool::create(PoolConfig config) {
   const PoolSettings& ps = config.pool;
   http::CurlTransportOptions base;
   base.shards = static_cast<size_t>(std::max(1, ps.io_threads));
+  // Rounded up: the transport works in seconds, and a sub-second limit must not become 0 (which
+  // means "no limit").
   base.connection_idle_timeout =
-      std::chrono::duration_cast<std::chrono::seconds>(ps.connection_idle_timeout);
+      std::chrono::ceil<std::chrono::seconds>(ps.connection_idle_timeout);
   base.connection_max_lifetime =
-      std::chrono::duration_cast<std::chrono::seconds>(ps.connection_max_lifetime);
+      std::chrono::ceil<std::chrono::seconds>(ps.connection_max_lifetime);
   base.connect_timeout = ps.connect_timeout;
   base.native_http1 = ps.native_http1;
 

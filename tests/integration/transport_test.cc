@@ -738,6 +738,24 @@ TEST_P(TransportTest, LargeRequestAndReplyCrossManyWritesAndReads) {
   EXPECT_EQ(big, large->body);
 }
 
+// A connection idle for longer than connection_idle_timeout is not reused (real time: the
+// transport's own clock). libcurl compares whole seconds of idleness ("1 s" admits up to 1.99 s),
+// so the test waits 2.2 s.
+TEST_P(TransportTest, ConnectionIdleBeyondItsTimeoutIsNotReused) {
+  MockProvider mock;
+  auto transport = makeTransport({.connection_idle_timeout = std::chrono::seconds(1)});
+  ASSERT_TRUE(transport);
+  ASSERT_TRUE(sendAndWait(*transport, chatRequest(mock.baseUrl(), "one")).has_value());
+  auto soon = sendAndWait(*transport, chatRequest(mock.baseUrl(), "two"));
+  ASSERT_TRUE(soon.has_value()) << soon.error().message;
+  EXPECT_TRUE(soon->reused_connection);
+  std::this_thread::sleep_for(2200ms);
+  auto later = sendAndWait(*transport, chatRequest(mock.baseUrl(), "three"));
+  ASSERT_TRUE(later.has_value()) << later.error().message;
+  EXPECT_FALSE(later->reused_connection);
+  EXPECT_EQ(2, mockStats(mock)["connections_accepted"].get<int>());
+}
+
 // max_total_connections bounds a shard over all hosts: two busy hosts share it, an idle
 // connection of one makes room for the other's waiting requests, and every request completes.
 TEST_P(TransportTest, TotalConnectionLimitHoldsAcrossHosts) {
