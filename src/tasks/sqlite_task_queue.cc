@@ -113,6 +113,14 @@ Result<void> SqliteTaskQueue::startCheckpointer(const std::string& path) {
                 "task queue database '" + path + "': cannot open a second connection");
   }
   sqlite3_busy_timeout(db.get(), 5000);
+  // A connection opens the database (and learns that it is in WAL mode) on its first statement;
+  // until then SQLite 3.40 treats a checkpoint on it as a no-op that reports success.
+  if (sqlite3_exec(db.get(), "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr) !=
+      SQLITE_OK) {
+    return fail(ErrorCode::InvalidConfig,
+                "task queue database '" + path +
+                    "': the checkpoint connection cannot read it: " + sqlite3_errmsg(db.get()));
+  }
   sqlite3_wal_hook(
       db_.get(),
       [](void* self, sqlite3* writer, const char*, int pages) -> int {
@@ -133,7 +141,9 @@ Result<void> SqliteTaskQueue::startCheckpointer(const std::string& path) {
         if (stop.stop_requested()) return;
         checkpoint_due_ = false;
       }
-      sqlite3_wal_checkpoint_v2(conn.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      int copied = 0;
+      sqlite3_wal_checkpoint_v2(conn.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, &copied);
+      if (copied > 0) background_checkpoints_.fetch_add(1, std::memory_order_relaxed);
     }
   });
   return {};

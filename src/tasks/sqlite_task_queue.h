@@ -22,6 +22,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -62,6 +63,11 @@ class SqliteTaskQueue final : public TaskQueue {
    *  (marks are written with the first completion, then at most every 250 ms, on requeue and on
    *  close; a crash can leave the latest leases unmarked, and those are simply still queued). */
   size_t recoveredOnOpen() const { return recovered_; }
+
+  /** Checkpoints the background thread has run that copied WAL frames into the database. */
+  uint64_t backgroundCheckpoints() const {
+    return background_checkpoints_.load(std::memory_order_relaxed);
+  }
 
   // TaskQueue
   std::string_view kind() const override { return "sqlite"; }
@@ -112,6 +118,7 @@ class SqliteTaskQueue final : public TaskQueue {
   std::mutex checkpoint_mu_;
   std::condition_variable_any checkpoint_cv_;
   bool checkpoint_due_ = false;  // guarded by checkpoint_mu_
+  std::atomic<uint64_t> background_checkpoints_{0};
   std::jthread checkpointer_;
   // Prepared statements, reused for every call (guarded by mu_).
   Statement insert_, load_, mark_leased_, requeue_, complete_, complete_by_id_, state_, result_,
