@@ -28,8 +28,9 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 constexpr size_t kSubmitChunk = 2048;                     // tasks per submitBatch (one transaction)
 constexpr Duration kSyncEvery = std::chrono::seconds(1);  // fdatasync cadence of the output files
 constexpr milliseconds kTick{50};                         // main loop wake-up (progress, signals)
-// Results wait for the next tick unless this many pile up: one wake-up per result would cost the
-// main thread (and the processor's lock) thousands of switches a second on a busy run.
+// Results wait for the next tick unless this many pile up (or they are the last ones): one
+// wake-up per result would cost the main thread (and the processor's lock) thousands of switches
+// a second on a busy run.
 constexpr size_t kDrainBatch = 1024;
 
 std::optional<std::string> readWholeFile(const std::string& path, std::string& text) {
@@ -142,7 +143,7 @@ class Runner {
     processor_->withResultSink([this](const TaskResult& r) {
       std::lock_guard lock(mu_);
       pending_.push_back(r);
-      if (pending_.size() == kDrainBatch) wake_.notify_one();
+      if (pending_.size() == kDrainBatch || pending_.size() == awaiting_) wake_.notify_one();
     });
     return kExitOk;
   }
@@ -352,6 +353,8 @@ class Runner {
         if (!r.ok()) ++failed_now_;
       }
     }
+    std::lock_guard lock(mu_);
+    awaiting_ = expected_.size();
   }
 
   // A success whose line cannot turn into a failure line (embeddings bodies are re-parsed and
@@ -405,8 +408,10 @@ class Runner {
     while (!expected_.empty()) {
       {
         std::unique_lock lock(mu_);
-        wake_.wait_for(lock, kTick,
-                       [&] { return pending_.size() >= kDrainBatch || interrupts_.load() > 0; });
+        wake_.wait_for(lock, kTick, [&] {
+          return pending_.size() >= kDrainBatch ||
+                 (awaiting_ > 0 && pending_.size() >= awaiting_) || interrupts_.load() > 0;
+        });
       }
       drainResults();
       if (std::chrono::steady_clock::now() - last_sync_ >= kSyncEvery) {
@@ -504,6 +509,9 @@ class Runner {
   std::mutex mu_;
   std::condition_variable wake_;
   std::vector<TaskResult> pending_;  // guarded by mu_; filled on the processor's thread
+  // Results still expected at the last drain (guarded by mu_): when that many are pending, the
+  // run is complete and the main thread is woken at once rather than on its next tick.
+  size_t awaiting_ = 0;
 
   std::shared_ptr<ClientPool> pool_;
   std::unique_ptr<BackgroundProcessor> processor_;  // after pool_: stopped before the pool goes
