@@ -81,9 +81,13 @@ struct MockProvider::Call : std::enable_shared_from_this<Call> {
   }
 
   void wait(std::chrono::nanoseconds delay, void (Call::*next)()) {
+    waitUntil(std::chrono::steady_clock::now() + delay, next);
+  }
+
+  void waitUntil(std::chrono::steady_clock::time_point due, void (Call::*next)()) {
     if (!timer) timer.emplace(writer.executor());
     watchDisconnect();
-    timer->expires_after(delay);
+    timer->expires_at(due);
     timer->async_wait([self = shared_from_this(), next](boost::system::error_code ec) {
       if (ec || self->done) return;
       ((*self).*next)();
@@ -206,6 +210,7 @@ Result<std::unique_ptr<MockProvider>> MockProvider::create(MockOptions options) 
   if (options.tokens_per_second < 0) {
     return fail(ErrorCode::InvalidConfig, "tokens-per-second must be >= 0");
   }
+  options.server.receive_timestamps = true;  // latency counts from arrival (handleModel)
   std::unique_ptr<MockProvider> mock(new MockProvider(std::move(options)));
   auto server = server::Server::create(
       mock->options_.server, [m = mock.get()](server::Request&& request, ResponseWriter writer) {
@@ -360,7 +365,10 @@ void MockProvider::handleModel(Endpoint endpoint, server::Request& request,
 
   std::chrono::nanoseconds delay = latency_.alwaysZero() ? 0ns : latency_.sample(random());
   if (call->faultIs(FaultKind::SlowFirstByte)) delay += call->fault->delay;
-  if (delay > 0ns) return call->wait(delay, &Call::act);
+  // Counted from the request's arrival at the socket (the server's receive stamp), so the time
+  // it waited for a busy I/O thread is part of the delay, not added to it: under a burst of
+  // requests the replies still come `delay` after each one arrived.
+  if (delay > 0ns) return call->waitUntil(call->writer.arrivedAt() + delay, &Call::act);
   call->act();
 }
 

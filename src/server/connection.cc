@@ -6,11 +6,17 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "server/wire_format.h"
 #include "server/worker.h"
@@ -32,6 +38,30 @@ namespace {
 
 tcp::socket& lowestLayer(tcp::socket& s) { return s; }
 tcp::socket& lowestLayer(asio::ssl::stream<tcp::socket>& s) { return s.next_layer(); }
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// The first read of a request when arrival stamps are on: small chat requests fit in one.
+constexpr std::size_t kStampedReadBytes = 4096;
+
+// When the data a recvmsg returned reached the socket, from its SCM_TIMESTAMPNS (wall-clock time,
+// turned into steady time by its age); `now` when there is none. A stamp more than a second old
+// or in the future means the wall clock was stepped meanwhile: not trusted.
+SteadyTime arrivalOf(msghdr& msg, SteadyTime now) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    timespec stamp{};
+    std::memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+    timespec wall{};
+    ::clock_gettime(CLOCK_REALTIME, &wall);
+    const auto age = std::chrono::seconds(wall.tv_sec - stamp.tv_sec) +
+                     std::chrono::nanoseconds(wall.tv_nsec - stamp.tv_nsec);
+    if (age >= std::chrono::nanoseconds::zero() && age < std::chrono::seconds(1)) {
+      return now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(age);
+    }
+  }
+  return now;
+}
 
 // One connection: reads requests one at a time, hands each to the handler, writes the answer
 // through a double byte buffer (one buffer being written, one collecting), then reads the next.
@@ -332,11 +362,46 @@ class ConnectionImpl final : public Connection {
       reading_ = false;
       return;
     }
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      if (!ec && options().receive_timestamps && !receiveStamped()) return;
+    }
     // Readable, at EOF or failed: the read says which (an error ends in onReadError).
     startParse();
   }
 
+  // The request's first bytes, read with the kernel's arrival stamp (ServerOptions::
+  // receive_timestamps); the parser then starts on what is buffered. False when there is nothing
+  // to parse: the readiness was spurious (waiting again) or the connection ended (closed).
+  bool receiveStamped() {
+    auto space = buffer_.prepare(kStampedReadBytes);
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    iovec iov{space.data(), space.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = 0;
+    do {
+      n = ::recvmsg(lowestLayer(stream_).native_handle(), &msg, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      reading_ = false;
+      readRequest();
+      return false;
+    }
+    if (n <= 0) {  // the client closed, or the socket failed: as a read would end
+      reading_ = false;
+      close(false);
+      return false;
+    }
+    buffer_.commit(static_cast<std::size_t>(n));
+    stamped_arrival_ = arrivalOf(msg, std::chrono::steady_clock::now());
+    return true;
+  }
+
   void startParse() {
+    parse_started_ = std::chrono::steady_clock::now();
     // On the heap, like the read buffer: a connection waiting for its next request holds none.
     parser_ = std::make_unique<http::request_parser<http::string_body>>();
     parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
@@ -434,7 +499,10 @@ class ConnectionImpl final : public Connection {
     clearDeadline();
     openDirect(id);
     {
-      ResponseWriter writer(std::make_shared<Exchange>(shared_from_this(), id));
+      auto exchange = std::make_shared<Exchange>(shared_from_this(), id);
+      exchange->arrived_at = stamped_arrival_.value_or(parse_started_);
+      stamped_arrival_.reset();
+      ResponseWriter writer(std::move(exchange));
       try {
         worker_->shared().handler(std::move(request), std::move(writer));
       } catch (...) {
@@ -509,6 +577,8 @@ class ConnectionImpl final : public Connection {
 
   Stream stream_;
   beast::flat_buffer buffer_;
+  SteadyTime parse_started_{};                 // when reading the current request began
+  std::optional<SteadyTime> stamped_arrival_;  // its kernel arrival stamp, when there is one
   std::unique_ptr<http::request_parser<http::string_body>> parser_;  // while reading only
   std::unique_ptr<Request> pending_;              // a pipelined request read while busy
   std::string out_pending_;                       // bytes collected while a write is in flight

@@ -24,7 +24,9 @@
 //   Server::stop() closes every connection, which fires the disconnect callbacks: the place to
 //   drop them.
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -49,6 +51,7 @@ struct Exchange {
   std::atomic<bool> started{false};    // send() or startStream() was called
   std::atomic<bool> completed{false};  // send(), finish() or abort() was called
   std::atomic<uint32_t> queued{0};     // operations posted to the I/O thread, not yet run
+  std::chrono::steady_clock::time_point arrived_at{};  // see ResponseWriter::arrivedAt()
 };
 
 class ResponseWriter {
@@ -87,6 +90,10 @@ class ResponseWriter {
   boost::asio::any_io_executor executor() const;
   /** True when called on the connection's I/O thread. */
   bool onIoThread() const;
+  /** When the request arrived: its first bytes' kernel receive stamp with
+   *  ServerOptions::receive_timestamps (plain TCP), otherwise when the server began reading it.
+   *  Any thread. */
+  std::chrono::steady_clock::time_point arrivedAt() const { return exchange_->arrived_at; }
   /** Peer address "ip:port". */
   const std::string& remoteAddress() const;
   /** A slot for the handler's per-connection state (e.g. "this connection carried model

@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <sys/socket.h>
+
 #include <cerrno>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -113,6 +115,10 @@ void Server::accept() {
             shared_->open.fetch_add(1, std::memory_order_relaxed);
             boost::system::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);  // small responses, no Nagle wait
+            if (shared_->options.receive_timestamps && !shared_->tls) {
+              const int on = 1;
+              ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+            }
             asio::post(w->context(), [w, s = std::move(socket)]() mutable {
               makeConnection(w, std::move(s))->start();
             });

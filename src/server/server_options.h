@@ -28,6 +28,11 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{60'000};
   /** Connections beyond this are accepted and closed at once (counted as rejected). */
   std::size_t max_connections = 10'000;
+  /** Ask the kernel to timestamp arriving data (SO_TIMESTAMPNS) on plain-TCP connections, so
+   *  ResponseWriter::arrivedAt() is when a request's first bytes reached the socket, not when a
+   *  busy I/O thread got around to reading them. Costs nothing extra per request (the first read
+   *  of a request is a recvmsg either way). */
+  bool receive_timestamps = false;
   /** Both set: serve HTTPS with this PEM certificate chain and private key. */
   std::string tls_cert_file;
   std::string tls_key_file;
