@@ -8,6 +8,7 @@
 # (a) and (b) run the pool with io_threads 1 (one event loop, like the raw client) and 2 (one per
 # core of the 2-core machine the numbers in docs/benchmarks.md come from).
 # Usage: bench/pool_bench.sh PATH/TO/llmpool [PATH/TO/raw_curl_load] [seconds=10]
+#        POOL_BENCH_CASES="instant c256 c1024" (the default) picks the scenarios to run.
 # Not a test: numbers go to docs/benchmarks.md ("## Pool"). Every run is bounded; every process
 # started here is stopped on exit.
 set -euo pipefail
@@ -76,7 +77,9 @@ echo
 echo "| scenario | client | RPS | share | p50 ms | p99 ms | client CPU µs/req | failed |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
 
+cases=" ${POOL_BENCH_CASES:-instant c256 c1024} "
 # (a) instant, 64 in flight.
+if [[ $cases == *" instant "* ]]; then
 read -r r_rps r_p50 r_p99 r_cpu r_f < <(raw_run "$fast_port" 64)
 echo "| instant, C=64 | raw curl multi | $r_rps | 1.00x raw | $r_p50 | $r_p99 | $r_cpu | $r_f |"
 n=$(awk -v r="$r_rps" -v s="$seconds" 'BEGIN { n = int(r * s); print (n < 1000 ? 1000 : n) }')
@@ -88,6 +91,7 @@ for io in 1 2; do
   echo "| instant, C=64 | llmpool bench (io_threads $io) | $p_rps | $ratio | $p_p50 | $p_p99 | $p_cpu | $p_f |"
   echo "  (pool connections: $p_h reused, $p_m opened; load $(cut -d' ' -f1 /proc/loadavg))" >&2
 done
+fi
 
 # (b), (c): 50 ms, share of the Little's-law ceiling C / 0.05 s.
 slow_case() {  # $1 C, then the io_threads values to run
@@ -105,8 +109,8 @@ slow_case() {  # $1 C, then the io_threads values to run
     echo "  (pool connections: $p_h reused, $p_m opened; load $(cut -d' ' -f1 /proc/loadavg))" >&2
   done
 }
-slow_case 256 1 2
-slow_case 1024 2 4
+if [[ $cases == *" c256 "* ]]; then slow_case 256 1 2; fi
+if [[ $cases == *" c1024 "* ]]; then slow_case 1024 2 4; fi
 
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
