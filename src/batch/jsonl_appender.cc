@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -80,7 +81,7 @@ Result<void> JsonlAppender::load(const KeyOf& key_of) {
       continue;
     }
     ++existing_lines_;
-    if (auto key = key_of(line)) keys_.insert(std::move(*key));
+    if (auto key = key_of(line)) insertKey(*key);
   }
   return {};
 }
@@ -90,8 +91,16 @@ bool JsonlAppender::append(const std::string& key, const Json& line) {
   return appendText(key, serializeLine(line));
 }
 
+bool JsonlAppender::insertKey(std::string_view key) {
+  if (keys_.contains(key)) return false;
+  char* copy = static_cast<char*>(key_arena_.allocate(key.empty() ? 1 : key.size(), 1));
+  std::copy(key.begin(), key.end(), copy);
+  keys_.insert(std::string_view(copy, key.size()));
+  return true;
+}
+
 bool JsonlAppender::appendText(const std::string& key, std::string_view text) {
-  if (!keys_.insert(key).second) return false;
+  if (!insertKey(key)) return false;
   buffer_ += text;
   buffer_ += '\n';
   if (buffer_.size() >= kFlushAt) (void)writeBuffer();

@@ -11,8 +11,10 @@
 
 #include <functional>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 #include "llmpool/chat.h"
@@ -36,7 +38,7 @@ class JsonlAppender {
   JsonlAppender(const JsonlAppender&) = delete;
   JsonlAppender& operator=(const JsonlAppender&) = delete;
 
-  bool contains(const std::string& key) const { return keys_.contains(key); }
+  bool contains(std::string_view key) const { return keys_.contains(key); }
   /** Appends `line` (buffered) unless `key` is present. @return true when appended. */
   bool append(const std::string& key, const Json& line);
   /** The same with the line already serialized (one line of text, no newline). */
@@ -57,10 +59,16 @@ class JsonlAppender {
   JsonlAppender(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   Result<void> load(const KeyOf& key_of);
   Result<void> writeBuffer();
+  /** Adds `key` (copied into the arena); false when it is present already. */
+  bool insertKey(std::string_view key);
 
   std::string path_;
   int fd_ = -1;
-  std::unordered_set<std::string> keys_;
+  // The keys and the set's nodes live in one arena: at the end of a run an index of 100,000 keys
+  // goes in a few block frees instead of one free per key (was ~25 ms of the run's teardown).
+  // Keys are never removed. The arena is declared first, so it outlives the set.
+  std::pmr::monotonic_buffer_resource key_arena_;
+  std::pmr::unordered_set<std::string_view> keys_{&key_arena_};
   std::string buffer_;
   size_t existing_lines_ = 0;
   size_t foreign_lines_ = 0;

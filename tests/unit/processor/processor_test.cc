@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "fake_clock.h"
@@ -209,9 +211,9 @@ TEST(ProcessorTest, ExpiredTaskCompletesWithoutBeingSent) {
 }
 
 // Above concurrency 8 the dispatcher leases concurrency / 8 tasks ahead (counted as queued, not
-// sent). An answered task keeps its slot until its outcome is stored, so a crash re-runs at most
-// `concurrency` tasks; then the leased-ahead task takes the slot.
-TEST(ProcessorTest, AStoredAnswerFreesItsSlotForTheLeasedAheadTask) {
+// sent). An answer hands its slot to the leased-ahead task at once, from the completer's thread,
+// without waiting for its outcome to be stored.
+TEST(ProcessorTest, AnAnswerHandsItsSlotToTheLeasedAheadTaskFromTheAnsweringThread) {
   auto fake = std::make_shared<FakeCompleter>();
   fake->setGated(true);
   ResultCollector results;
@@ -232,13 +234,86 @@ TEST(ProcessorTest, AStoredAnswerFreesItsSlotForTheLeasedAheadTask) {
   ASSERT_TRUE(fake->waitForCalls(9));
   const auto calls = fake->calls();
   EXPECT_EQ(calls[8].request.messages.back().content, "t8");
-  EXPECT_EQ(results.byId().count("t0"), 1u);  // stored and delivered before its slot was reused
+  EXPECT_EQ(calls[8].caller, fake->answerThread());  // sent by t0's answer, not the dispatcher
+  for (size_t i = 0; i < 8; ++i) EXPECT_NE(calls[i].caller, fake->answerThread()) << i;
+  ASSERT_TRUE(results.waitFor(1));
+  EXPECT_EQ(results.results().front().task_id, "t0");
 
   fake->setGated(false);
   fake->releaseAll();
   ASSERT_TRUE(results.waitFor(10));
   EXPECT_EQ(fake->contents(),
             (std::vector<std::string>{"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9"}));
+  for (const auto& [id, n] : results.countsById()) EXPECT_EQ(n, 1) << id;
+}
+
+// Waits (bounded, as a safety net) until `done` holds, looking again as soon as the CPU allows.
+template <typename Pred>
+bool eventually(Pred done) {
+  const auto limit = std::chrono::steady_clock::now() + seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > limit) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// What a crash can re-run is bounded: answers not yet stored may number up to concurrency / 8
+// without holding a slot; beyond that each holds its slot until stored. The sink runs on the
+// dispatcher after each commit, so a sink that blocks stalls the store, and every answer arriving
+// meanwhile stays unstored.
+TEST(ProcessorTest, AnswersWaitingForTheStoreHoldTheirSlotsBeyondTheAllowance) {
+  constexpr size_t kConcurrency = 16;  // look-ahead and unstored allowance: 2
+  constexpr size_t kTasks = 40;
+  auto fake = std::make_shared<FakeCompleter>();
+  fake->setGated(true);
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t arrived = 0;    // deliveries begun
+  size_t permitted = 0;  // deliveries allowed to finish
+  ResultCollector results;
+  auto collect = results.sink();
+  auto p = makeProcessor(config(static_cast<int>(kConcurrency)));
+  p->withClientPool(fake).withResultSink([&](const TaskResult& r) {
+    {
+      std::unique_lock lock(mu);
+      const size_t mine = arrived++;
+      cv.notify_all();
+      cv.wait(lock, [&] { return mine < permitted; });
+    }
+    collect(r);
+  });
+  auto permit = [&](size_t n) {
+    std::lock_guard lock(mu);
+    permitted += n;
+    cv.notify_all();
+  };
+  auto waitArrived = [&](size_t n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, seconds(10), [&] { return arrived >= n; });
+  };
+  for (size_t i = 0; i < kTasks; ++i) ASSERT_TRUE(p->submit(makeTask("t" + std::to_string(i))));
+  ASSERT_TRUE(p->start());
+  ASSERT_TRUE(fake->waitForHeld(kConcurrency));  // t0..t15 sent, t16 and t17 leased ahead
+
+  fake->release(1);  // t0 answers; its answer sends t16; the store of t0 then stalls
+  ASSERT_TRUE(waitArrived(1));
+  fake->setGated(false);
+  fake->releaseAll();  // t1..t16 answer; t1's answer sends t17, which answers too
+  ASSERT_TRUE(eventually([&] { return p->stats().in_flight == 0; }));
+  // 16 in flight + the 2 allowed unstored answers: nothing else was sent.
+  EXPECT_EQ(fake->callCount(), kConcurrency + 2);
+
+  // t0's store ends; 17 answers are still unstored, 15 beyond the allowance hold their slots:
+  // one slot is free, and exactly one more task goes out before the next store (which stalls).
+  permit(1);
+  ASSERT_TRUE(waitArrived(2));
+  EXPECT_EQ(fake->callCount(), kConcurrency + 3);
+  EXPECT_LE(p->stats().in_flight, 1u);
+
+  permit(kTasks);
+  ASSERT_TRUE(results.waitFor(kTasks));
+  EXPECT_EQ(fake->callCount(), kTasks);
   for (const auto& [id, n] : results.countsById()) EXPECT_EQ(n, 1) << id;
 }
 
