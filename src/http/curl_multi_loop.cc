@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -38,12 +39,19 @@ Error systemError(const char* call) {
 // Construction and shutdown
 // ---------------------------------------------------------------------------------------------
 
-CurlMultiLoop::CurlMultiLoop(const CurlTransportOptions& options, TransportCounters& counters)
-    : options_(options), counters_(counters) {}
+CurlMultiLoop::CurlMultiLoop(const CurlTransportOptions& options, TransportCounters& counters,
+                             size_t shard_index, size_t shard_count)
+    : options_(options),
+      counters_(counters),
+      timer_id_stride_(std::max<size_t>(shard_count, 1)),
+      timer_id_offset_(shard_index) {}
 
 Result<std::unique_ptr<CurlMultiLoop>> CurlMultiLoop::create(const CurlTransportOptions& options,
-                                                             TransportCounters& counters) {
-  std::unique_ptr<CurlMultiLoop> loop(new CurlMultiLoop(options, counters));
+                                                             TransportCounters& counters,
+                                                             size_t shard_index,
+                                                             size_t shard_count) {
+  std::unique_ptr<CurlMultiLoop> loop(
+      new CurlMultiLoop(options, counters, shard_index, shard_count));
   if (auto r = loop->init(); !r) return std::unexpected(std::move(r.error()));
   CurlMultiLoop* raw = loop.get();
   loop->thread_ = std::jthread([raw](std::stop_token stop) { raw->run(std::move(stop)); });
@@ -163,7 +171,7 @@ void CurlMultiLoop::cancel(RequestId id) {
 void CurlMultiLoop::post(std::function<void()> fn) { enqueue(std::move(fn)); }
 
 TimerId CurlMultiLoop::runAt(MonotonicTime when, std::function<void()> fn) {
-  const TimerId id = ++next_timer_id_;
+  const TimerId id = nextTimerId();
   if (inLoopThread()) {
     if (!stopping_) timers_.add(id, when, std::move(fn));
   } else {
@@ -188,9 +196,13 @@ void CurlMultiLoop::cancelTimer(TimerId id) {
 
 namespace {
 constexpr int kMaxRoundsPerWakeup = 16;
+thread_local const CurlMultiLoop* t_current_loop = nullptr;
 }  // namespace
 
+const CurlMultiLoop* CurlMultiLoop::current() { return t_current_loop; }
+
 void CurlMultiLoop::run(std::stop_token stop) {
+  t_current_loop = this;
   std::stop_callback wake_on_stop(stop, [this] { wake(); });
   std::array<epoll_event, 128> events{};
   std::optional<Error> failure;
@@ -240,6 +252,7 @@ void CurlMultiLoop::run(std::stop_token stop) {
     }
   }
   drainOnExit(failure.value_or(Error(ErrorCode::Cancelled, "transport shut down")));
+  t_current_loop = nullptr;
 }
 
 int CurlMultiLoop::epollTimeoutMs() {
@@ -503,7 +516,7 @@ int CurlMultiLoop::probeSocketShortage() {
 }
 
 TimerId CurlMultiLoop::addLoopTimer(MonotonicTime when, std::function<void()> fn) {
-  const TimerId id = ++next_timer_id_;
+  const TimerId id = nextTimerId();
   timers_.add(id, when, std::move(fn));
   return id;
 }

@@ -31,9 +31,15 @@ namespace llmpool::http {
 class CurlMultiLoop : private Http1Client::Loop {
  public:
   /** Creates the epoll instance, eventfd and multi handle, then starts the thread. `counters`
-   *  must outlive the loop. */
+   *  must outlive the loop. Shard `shard_index` of `shard_count`: every timer id this loop hands
+   *  out is congruent to `shard_index` modulo `shard_count`, so a transport can route a
+   *  cancelTimer() to the loop that owns the timer without a shared table. */
   static Result<std::unique_ptr<CurlMultiLoop>> create(const CurlTransportOptions& options,
-                                                       TransportCounters& counters);
+                                                       TransportCounters& counters,
+                                                       size_t shard_index = 0,
+                                                       size_t shard_count = 1);
+  /** The loop whose thread is calling, or null on any other thread. */
+  static const CurlMultiLoop* current();
   /** Same as shutdown(). */
   ~CurlMultiLoop() override;
   CurlMultiLoop(const CurlMultiLoop&) = delete;
@@ -60,8 +66,10 @@ class CurlMultiLoop : private Http1Client::Loop {
   void shutdown();
 
  private:
-  CurlMultiLoop(const CurlTransportOptions& options, TransportCounters& counters);
+  CurlMultiLoop(const CurlTransportOptions& options, TransportCounters& counters,
+                size_t shard_index, size_t shard_count);
   Result<void> init();
+  TimerId nextTimerId() { return ++next_timer_id_ * timer_id_stride_ + timer_id_offset_; }
 
   void run(std::stop_token stop);
   /** Queues work for the loop; false (and `fn` untouched) once the loop has exited. */
@@ -137,6 +145,8 @@ class CurlMultiLoop : private Http1Client::Loop {
   bool stopping_ = false;                     // loop thread only
 
   std::atomic<TimerId> next_timer_id_{0};
+  const TimerId timer_id_stride_;  // the shard count
+  const TimerId timer_id_offset_;  // the shard index
 
   std::mutex mu_;
   std::vector<std::function<void()>> posted_;  // guarded by mu_

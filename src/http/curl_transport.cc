@@ -45,7 +45,7 @@ Result<std::unique_ptr<CurlTransport>> CurlTransport::create(CurlTransportOption
   for (size_t i = 0; i < shards; ++i) {
     CurlTransportOptions shard_options = transport->options_;
     shard_options.max_connections_per_host = static_cast<int>(cap / shards + (i < cap % shards));
-    auto loop = CurlMultiLoop::create(shard_options, transport->counters_);
+    auto loop = CurlMultiLoop::create(shard_options, transport->counters_, i, shards);
     // On failure the loops started so far are stopped by the transport's destructor.
     if (!loop) return std::unexpected(std::move(loop.error()));
     transport->loops_.push_back(std::move(*loop));
@@ -59,9 +59,24 @@ CurlTransport::~CurlTransport() {
   for (auto& loop : loops_) loop->shutdown();
 }
 
+size_t CurlTransport::callerShard() const {
+  const CurlMultiLoop* current = CurlMultiLoop::current();
+  if (current == nullptr) return kNoShard;
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    if (loops_[i].get() == current) return i;
+  }
+  return kNoShard;  // another transport's loop
+}
+
 size_t CurlTransport::pickShard() {
   const size_t n = loops_.size();
   if (n == 1) return 0;
+  // Work that starts on one of our loops stays there while that loop has a free connection in
+  // its share: the request then never changes threads (no eventfd write, no wake-up of another
+  // loop, its completion and follow-ups run where its caller's state is hot).
+  if (const size_t local = callerShard(); local != kNoShard) {
+    if (loops_[local]->load() < loops_[local]->hostShare()) return local;
+  }
   // Least loaded per connection of its share (loads compared as cross products: no division).
   size_t best = next_shard_.fetch_add(1, std::memory_order_relaxed) % n;
   int64_t best_load = loops_[best]->load();
@@ -75,6 +90,11 @@ size_t CurlTransport::pickShard() {
     }
   }
   return best;
+}
+
+size_t CurlTransport::executorShard() {
+  const size_t local = callerShard();
+  return local != kNoShard ? local : pickShard();
 }
 
 int64_t CurlTransport::shardLoad(size_t i) const { return loops_.at(i)->load(); }
@@ -95,16 +115,20 @@ void CurlTransport::cancel(RequestId id) {
 
 TransportStats CurlTransport::stats() const { return counters_.snapshot(); }
 
-void CurlTransport::post(std::function<void()> fn) { loops_.front()->post(std::move(fn)); }
+void CurlTransport::post(std::function<void()> fn) { loops_[executorShard()]->post(std::move(fn)); }
 
 TimerId CurlTransport::runAt(MonotonicTime when, std::function<void()> fn) {
-  return loops_.front()->runAt(when, std::move(fn));
+  return loops_[executorShard()]->runAt(when, std::move(fn));
 }
 
-void CurlTransport::cancelTimer(TimerId id) { loops_.front()->cancelTimer(id); }
+void CurlTransport::cancelTimer(TimerId id) {
+  if (id == 0) return;
+  // Loop i hands out only ids congruent to i (see CurlMultiLoop::create).
+  loops_[id % loops_.size()]->cancelTimer(id);
+}
 
 const Clock& CurlTransport::clock() const { return SteadyClock::instance(); }
 
-bool CurlTransport::inExecutorThread() const { return loops_.front()->inLoopThread(); }
+bool CurlTransport::inExecutorThread() const { return callerShard() != kNoShard; }
 
 }  // namespace llmpool::http

@@ -24,8 +24,14 @@ class CurlMultiLoop;
  *  - A request's callbacks (on_head, on_data, on_complete) run on the loop thread of the shard
  *    that carries it, one at a time, never concurrently for one request. They may call send(),
  *    cancel() and the Executor methods; they must not block and must not destroy the transport.
- *  - Executor work (post, runAt) runs on shard 0's loop thread; inExecutorThread() is true there
- *    only. With shards == 1 (the default) requests and timers share that single thread.
+ *  - Executor work (post, runAt) runs on a loop thread: the caller's own when it is one (so a
+ *    completion's follow-ups never change threads), else the least loaded loop. Work posted from
+ *    one loop runs there in FIFO order; work posted from other threads may run on different loops
+ *    concurrently, so it must not rely on being serialized with other executor work (the pool
+ *    locks what it shares). inExecutorThread() is true on every loop thread. With shards == 1
+ *    (the default) requests and timers share that single thread.
+ *  - send() from a loop thread keeps the request on that loop while the loop has a free
+ *    connection in its share of the host (see pickShard()).
  *  - cancel(id) ends a request that has not completed yet with ErrorCode::Cancelled (its
  *    connection is closed, and the slot goes to the next waiting request); it is a no-op after
  *    completion.
@@ -53,7 +59,8 @@ class CurlTransport final : public Transport, public Executor {
   const Clock& clock() const override;
   bool inExecutorThread() const override;
 
-  /** The shard the next request goes to: the least loaded for its share of connections. */
+  /** The shard the next request goes to: the calling loop's own while it has a free connection
+   *  in its share, else the least loaded for its share of connections. */
   size_t pickShard();
   /** Number of loops: `shards`, but never more than `max_connections_per_host` (each loop holds
    *  a share of every host's connections, and a share is at least one). */
@@ -64,6 +71,11 @@ class CurlTransport final : public Transport, public Executor {
 
  private:
   explicit CurlTransport(CurlTransportOptions options);
+  static constexpr size_t kNoShard = static_cast<size_t>(-1);
+  /** The index of the loop whose thread is calling, or kNoShard. */
+  size_t callerShard() const;
+  /** Where executor work goes: the calling loop, else the least loaded. */
+  size_t executorShard();
 
   CurlTransportOptions options_;
   // Before the loops: connections closed while the loops' multi handles are cleaned up are

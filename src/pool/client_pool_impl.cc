@@ -249,25 +249,40 @@ RequestHandle ClientPoolImpl::start(std::shared_ptr<Call> call) {
   // Timer and admission callbacks find the call by id in calls_: a [this, id] capture fits
   // std::function's inline storage (no allocation per request), and a call that finished in the
   // meantime is simply not found.
-  call->deadline_timer = executor_.runAt(call->deadline, [this, id] {
-    if (auto c = findCall(id)) cancelCall(c, ErrorCode::DeadlineExceeded, "deadline exceeded");
-  });
   // Admission: the permit callback arrives on the executor (never inside this call). A free
-  // permit with nobody queued is taken here and only the hop to the executor is posted.
+  // permit with nobody queued is taken here and only the hop to the executor is posted; the
+  // deadline timer is armed by that hop, on the loop that then sends, completes and cancels it
+  // (with several loops, arming it here could put it on another loop, and cancelling it would
+  // wake that loop for nothing). The deadline is absolute, so arming it a moment later changes
+  // nothing.
   if (auto permit = limiter_.tryAcquire()) {
     call->permit.emplace(std::move(*permit));
     lock.unlock();
     executor_.post([this, id] {
-      if (auto c = findCall(id)) onAdmitted(c);
+      auto c = findCall(id);
+      if (!c) return;
+      {
+        std::lock_guard admitted_lock(c->mu);
+        if (c->finished) return;
+        armDeadline(*c);
+      }
+      onAdmitted(c);
     });
     return handle;
   }
+  armDeadline(*call);
   lock.unlock();
   limiter_.acquire(std::min(call->deadline, call->started + ps.acquire_timeout),
                    [this, call](Result<resilience::ConcurrencyLimiter::Permit> permit) {
                      onPermit(call, std::move(permit));
                    });
   return handle;
+}
+
+void ClientPoolImpl::armDeadline(Call& call) {
+  call.deadline_timer = executor_.runAt(call.deadline, [this, id = call.id] {
+    if (auto c = findCall(id)) cancelCall(c, ErrorCode::DeadlineExceeded, "deadline exceeded");
+  });
 }
 
 std::shared_ptr<Call> ClientPoolImpl::findCall(uint64_t id) {

@@ -56,6 +56,8 @@ class ClientPoolImpl final : public ClientPool {
   void onPermit(const std::shared_ptr<Call>& call,
                 Result<resilience::ConcurrencyLimiter::Permit> permit);
   void onAdmitted(const std::shared_ptr<Call>& call);
+  /** Arms the call's deadline timer. Caller holds call.mu. */
+  void armDeadline(Call& call);
   void tryNextAttempt(const std::shared_ptr<Call>& call);
   void onAttemptDone(const std::shared_ptr<Call>& call, Result<http::HttpResponse> result);
   void cancelCall(const std::shared_ptr<Call>& call, ErrorCode code, std::string why);

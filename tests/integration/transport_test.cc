@@ -8,6 +8,7 @@
 #include <csignal>
 #include <thread>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +17,7 @@
 #include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -577,6 +579,102 @@ TEST_P(TransportTest, ShardsSplitEachHostsConnectionLimitExactly) {
   EXPECT_EQ(3, stats["in_flight_max"].get<int>());  // both shares were in use at once
   EXPECT_EQ(0, transport->shardLoad(0));
   EXPECT_EQ(0, transport->shardLoad(1));
+}
+
+TEST_P(TransportTest, WorkStartedOnALoopStaysThereWhileItsShareHasRoom) {
+  // Two loops with shares 2 + 2. Executor work posted from outside spreads over both loops; what
+  // it then starts (posts, timers, requests) runs on its own loop, until that loop's share of
+  // the host is in use: the third and fourth requests go to the other loop. The latency keeps
+  // every request in flight until all the work has been placed.
+  MockProvider mock({"--latency", "300ms"});
+  auto transport = makeTransport({.shards = 2, .max_connections_per_host = 4});
+  ASSERT_TRUE(transport);
+  ASSERT_EQ(2u, transport->shardCount());
+  constexpr int kOrigins = 4;
+  constexpr int kRequests = 4;
+  struct Seen {
+    std::thread::id origin;
+    bool origin_in_executor = false;
+    std::thread::id posted, timer;
+    std::vector<std::thread::id> completions;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Seen> seen(kOrigins);
+  int events = 0;  // each origin expects 2 + kRequests callbacks
+  auto note = [&](auto&& fn) {
+    std::lock_guard lock(mu);
+    fn();
+    ++events;
+    cv.notify_all();
+  };
+  for (int o = 0; o < kOrigins; ++o) {
+    transport->post([&, o] {
+      {
+        std::lock_guard lock(mu);
+        seen[o].origin = std::this_thread::get_id();
+        seen[o].origin_in_executor = transport->inExecutorThread();
+      }
+      transport->post([&, o] { note([&] { seen[o].posted = std::this_thread::get_id(); }); });
+      transport->runAt(transport->clock().now() + 1ms,
+                       [&, o] { note([&] { seen[o].timer = std::this_thread::get_id(); }); });
+      // Only the first origin sends, so no other origin's requests share the loads.
+      if (o != 0) return;
+      for (int i = 0; i < kRequests; ++i) {
+        transport->send(chatRequest(mock.baseUrl(), "local " + std::to_string(i)),
+                        {.on_complete = [&, o](Result<HttpResponse> r) {
+                          EXPECT_TRUE(r.has_value()) << r.error().message;
+                          note([&] { seen[o].completions.push_back(std::this_thread::get_id()); });
+                        }});
+      }
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, kWait, [&] { return events == 2 * kOrigins + kRequests; }));
+  }
+  std::set<std::thread::id> origins;
+  for (const Seen& s : seen) {
+    origins.insert(s.origin);
+    EXPECT_TRUE(s.origin_in_executor);
+    EXPECT_EQ(s.origin, s.posted);
+    EXPECT_EQ(s.origin, s.timer);
+  }
+  EXPECT_EQ(2u, origins.size());  // outside work spread over both loops
+  const Seen& sender = seen[0];
+  ASSERT_EQ(static_cast<size_t>(kRequests), sender.completions.size());
+  const auto local =
+      std::count(sender.completions.begin(), sender.completions.end(), sender.origin);
+  EXPECT_EQ(2, local);  // the sender's share; the other two went to the other loop
+  EXPECT_FALSE(transport->inExecutorThread());
+}
+
+TEST(TransportExecutorTest, TimersAreCancelledOnWhicheverLoopHoldsThem) {
+  auto transport = makeTransport({.shards = 3, .max_connections_per_host = 3});
+  ASSERT_TRUE(transport);
+  ASSERT_EQ(3u, transport->shardCount());
+  std::atomic<int> cancelled_ran{0};
+  std::promise<void> last;
+  const MonotonicTime now = transport->clock().now();
+  // From outside the loops: the timers land on every loop and are cancelled from here.
+  std::vector<TimerId> ids;
+  for (int i = 0; i < 6; ++i) {
+    ids.push_back(transport->runAt(now + 300ms, [&] { ++cancelled_ran; }));
+  }
+  std::set<TimerId> loops_used;
+  for (TimerId id : ids) loops_used.insert(id % 3);
+  EXPECT_EQ(3u, loops_used.size());
+  for (TimerId id : ids) transport->cancelTimer(id);
+  // From a loop: a timer armed there and cancelled from this thread.
+  std::promise<TimerId> armed;
+  transport->post(
+      [&] { armed.set_value(transport->runAt(now + 300ms, [&] { ++cancelled_ran; })); });
+  auto armed_future = armed.get_future();
+  ASSERT_EQ(std::future_status::ready, armed_future.wait_for(kWait));
+  transport->cancelTimer(armed_future.get());
+  transport->runAt(now + 600ms, [&] { last.set_value(); });
+  ASSERT_EQ(std::future_status::ready, last.get_future().wait_for(kWait));
+  EXPECT_EQ(0, cancelled_ran.load());
 }
 
 TEST_P(TransportTest, NeverMoreShardsThanConnectionsPerHost) {
