@@ -38,7 +38,7 @@ pool:
   max_connections_per_provider: 300
   health_checks: false
   retry: {max_attempts: 1}
-  io_threads: ${GATEWAY_IO_THREADS:-1}
+  io_threads: ${GATEWAY_IO_THREADS:-0}
 providers:
   - {name: mock, kind: openai, base_url: "http://127.0.0.1:$1/v1"}
 models:

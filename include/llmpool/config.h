@@ -58,7 +58,9 @@ struct PoolSettings {
   bool failover = true;
   bool panic_mode = false;
   BalancingStrategy strategy = BalancingStrategy::Weighted;
-  int io_threads = 1;  // event-loop shards of the transport
+  // Event-loop shards of the transport. 0 (the default) is automatic: one loop for the library
+  // and `llmpool run`, one per core (at most 8) for `llmpool serve`.
+  int io_threads = 0;
   // Plain http:// providers addressed by an IP literal use the built-in HTTP/1.1 client; false
   // sends every request through libcurl (docs/transport.md).
   bool native_http1 = true;

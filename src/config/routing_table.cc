@@ -130,10 +130,11 @@ std::string describeSettings(const PoolConfig& c) {
          formatDuration(p.request_timeout) + ", deadline " + formatDuration(p.deadline) +
          ", max_connections_per_provider " + std::to_string(p.max_connections_per_provider) + "\n";
   // Transport settings: a reload that changes them rebuilds the pool (gateway/config_diff.cc).
-  out += "transport: io_threads " + std::to_string(p.io_threads) + ", http/1.1 to IP hosts " +
-         (p.native_http1 ? "built-in" : "libcurl") + ", connect_timeout " +
-         formatDuration(p.connect_timeout) + ", idle " + formatDuration(p.connection_idle_timeout) +
-         "\n";
+  out += "transport: io_threads " +
+         (p.io_threads == 0 ? std::string("automatic") : std::to_string(p.io_threads)) +
+         ", http/1.1 to IP hosts " + (p.native_http1 ? "built-in" : "libcurl") +
+         ", connect_timeout " + formatDuration(p.connect_timeout) + ", idle " +
+         formatDuration(p.connection_idle_timeout) + "\n";
   out += "retry: max_attempts " + std::to_string(p.retry.max_attempts) + ", backoff " +
          formatDuration(p.retry.initial_backoff) + " x" + num(p.retry.multiplier) + " up to " +
          formatDuration(p.retry.max_backoff) + ", budget " + num(p.retry.budget_percent) + "%\n";

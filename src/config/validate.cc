@@ -121,7 +121,9 @@ void validatePool(Reporter& r, const PoolSettings& p) {
   }
   if (p.health_checks)
     checkDurationPositive(r, "pool.health_check_interval", p.health_check_interval);
-  if (p.io_threads < 1 || p.io_threads > 64) r.error("pool.io_threads", "must be between 1 and 64");
+  if (p.io_threads < 0 || p.io_threads > 64) {
+    r.error("pool.io_threads", "must be between 1 and 64, or 0 for automatic");
+  }
   if (p.request_timeout > p.deadline && p.deadline > Millis{0}) {
     r.warning("pool.request_timeout",
               "is longer than pool.deadline; every attempt is cut at the deadline");

@@ -1,5 +1,7 @@
 #include "gateway/gateway.h"
 
+#include <algorithm>
+
 #include "config/config_loader.h"
 #include "gateway/config_diff.h"
 #include "gateway/error_mapping.h"
@@ -32,6 +34,14 @@ Json modelEntry(const std::string& alias) {
 
 }  // namespace
 
+PoolConfig withGatewayDefaults(PoolConfig config) {
+  if (config.pool.io_threads == 0) {
+    const int cores = static_cast<int>(std::thread::hardware_concurrency());
+    config.pool.io_threads = std::clamp(cores, 1, kMaxAutomaticIoThreads);
+  }
+  return config;
+}
+
 Result<ListenAddress> checkGatewayConfig(const PoolConfig& config,
                                          const std::optional<std::string>& listen_override) {
   auto address = parseListenAddress(listen_override.value_or(config.gateway.listen));
@@ -52,6 +62,7 @@ Gateway::Gateway(GatewayOptions options, std::shared_ptr<GatewayShared> shared)
     : options_(std::move(options)), shared_(std::move(shared)) {}
 
 Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
+  options.config = withGatewayDefaults(std::move(options.config));
   auto address = checkGatewayConfig(options.config, options.listen);
   if (!address) return std::unexpected(address.error());
   auto shared = std::make_shared<GatewayShared>();
@@ -211,6 +222,7 @@ Result<std::string> Gateway::reload() {
   config::ConfigDiagnostics diags;
   auto next = config::loadConfigFile(options_.config_path, &diags);
   if (!next) return failed(next.error());
+  *next = withGatewayDefaults(std::move(*next));  // before the diff: compare like with like
   if (auto ok = checkGatewayConfig(*next, options_.listen); !ok) return failed(ok.error());
   GenerationPtr old = current_.load();
   const ConfigDiff diff = diffConfigs(old->config, *next);

@@ -84,6 +84,16 @@ class Gateway {
   std::unique_ptr<server::Server> server_;
 };
 
+/** The most transport loops an automatic `pool.io_threads` gives the gateway: past a few, each
+ *  loop only holds a smaller share of every provider's connections. */
+inline constexpr int kMaxAutomaticIoThreads = 8;
+
+/** The gateway's resolution of automatic settings: `pool.io_threads: 0` becomes one loop per core
+ *  (at most kMaxAutomaticIoThreads). A gateway holds many slow upstream requests at once, and
+ *  with a loop per core they queue less (docs/benchmarks.md, Gateway, "Follow-ups stay on their
+ *  loop"); the library and `llmpool run` keep one loop, the least CPU per request. */
+PoolConfig withGatewayDefaults(PoolConfig config);
+
 /** Checks that a config may run as a gateway: listen address, and the no-keys rule. */
 Result<ListenAddress> checkGatewayConfig(const PoolConfig& config,
                                          const std::optional<std::string>& listen_override);

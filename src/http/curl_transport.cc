@@ -71,12 +71,6 @@ size_t CurlTransport::callerShard() const {
 size_t CurlTransport::pickShard() {
   const size_t n = loops_.size();
   if (n == 1) return 0;
-  // Work that starts on one of our loops stays there while that loop has a free connection in
-  // its share: the request then never changes threads (no eventfd write, no wake-up of another
-  // loop, its completion and follow-ups run where its caller's state is hot).
-  if (const size_t local = callerShard(); local != kNoShard) {
-    if (loops_[local]->load() < loops_[local]->hostShare()) return local;
-  }
   // Least loaded per connection of its share (loads compared as cross products: no division).
   size_t best = next_shard_.fetch_add(1, std::memory_order_relaxed) % n;
   int64_t best_load = loops_[best]->load();
@@ -92,9 +86,11 @@ size_t CurlTransport::pickShard() {
   return best;
 }
 
-size_t CurlTransport::executorShard() {
+size_t CurlTransport::executorShard() const {
+  // Work from elsewhere goes to loop 0, as it always has: spreading it over the loops too was
+  // measured (docs/benchmarks.md, Gateway, "Follow-ups stay on their loop") and cost latency.
   const size_t local = callerShard();
-  return local != kNoShard ? local : pickShard();
+  return local != kNoShard ? local : 0;
 }
 
 int64_t CurlTransport::shardLoad(size_t i) const { return loops_.at(i)->load(); }

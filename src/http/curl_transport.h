@@ -25,13 +25,11 @@ class CurlMultiLoop;
  *    that carries it, one at a time, never concurrently for one request. They may call send(),
  *    cancel() and the Executor methods; they must not block and must not destroy the transport.
  *  - Executor work (post, runAt) runs on a loop thread: the caller's own when it is one (so a
- *    completion's follow-ups never change threads), else the least loaded loop. Work posted from
- *    one loop runs there in FIFO order; work posted from other threads may run on different loops
- *    concurrently, so it must not rely on being serialized with other executor work (the pool
- *    locks what it shares). inExecutorThread() is true on every loop thread. With shards == 1
- *    (the default) requests and timers share that single thread.
- *  - send() from a loop thread keeps the request on that loop while the loop has a free
- *    connection in its share of the host (see pickShard()).
+ *    completion's follow-ups never change threads), else shard 0's. Work posted from one thread
+ *    runs in FIFO order; work posted from different loops may run at the same time, so it must
+ *    not rely on being serialized with other executor work (the pool locks what it shares). A
+ *    timer id names its loop, so cancelTimer() goes straight there. inExecutorThread() is true on
+ *    every loop thread. With shards == 1 (the default) requests and timers share one thread.
  *  - cancel(id) ends a request that has not completed yet with ErrorCode::Cancelled (its
  *    connection is closed, and the slot goes to the next waiting request); it is a no-op after
  *    completion.
@@ -59,8 +57,7 @@ class CurlTransport final : public Transport, public Executor {
   const Clock& clock() const override;
   bool inExecutorThread() const override;
 
-  /** The shard the next request goes to: the calling loop's own while it has a free connection
-   *  in its share, else the least loaded for its share of connections. */
+  /** The shard the next request goes to: the least loaded for its share of connections. */
   size_t pickShard();
   /** Number of loops: `shards`, but never more than `max_connections_per_host` (each loop holds
    *  a share of every host's connections, and a share is at least one). */
@@ -74,8 +71,8 @@ class CurlTransport final : public Transport, public Executor {
   static constexpr size_t kNoShard = static_cast<size_t>(-1);
   /** The index of the loop whose thread is calling, or kNoShard. */
   size_t callerShard() const;
-  /** Where executor work goes: the calling loop, else the least loaded. */
-  size_t executorShard();
+  /** Where executor work goes: the calling loop, else loop 0. */
+  size_t executorShard() const;
 
   CurlTransportOptions options_;
   // Before the loops: connections closed while the loops' multi handles are cleaned up are

@@ -251,10 +251,9 @@ RequestHandle ClientPoolImpl::start(std::shared_ptr<Call> call) {
   // meantime is simply not found.
   // Admission: the permit callback arrives on the executor (never inside this call). A free
   // permit with nobody queued is taken here and only the hop to the executor is posted; the
-  // deadline timer is armed by that hop, on the loop that then sends, completes and cancels it
-  // (with several loops, arming it here could put it on another loop, and cancelling it would
-  // wake that loop for nothing). The deadline is absolute, so arming it a moment later changes
-  // nothing.
+  // deadline timer is armed by that hop, on the executor's own thread, where arming is a heap
+  // insert (from here it would be a second closure queued to that thread). The deadline is
+  // absolute, so arming it a moment later changes nothing.
   if (auto permit = limiter_.tryAcquire()) {
     call->permit.emplace(std::move(*permit));
     lock.unlock();

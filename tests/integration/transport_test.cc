@@ -8,7 +8,6 @@
 #include <csignal>
 #include <thread>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -67,6 +66,8 @@ HttpRequest chatRequest(const std::string& base_url, const std::string& prompt,
 nlohmann::json mockStats(const MockProvider& mock) {
   return nlohmann::json::parse(mock.statsJson());
 }
+
+std::thread::id myId() { return std::this_thread::get_id(); }
 
 /** Sends one request and waits (bounded) for its completion. */
 Result<HttpResponse> sendAndWait(Transport& transport, HttpRequest request,
@@ -581,100 +582,77 @@ TEST_P(TransportTest, ShardsSplitEachHostsConnectionLimitExactly) {
   EXPECT_EQ(0, transport->shardLoad(1));
 }
 
-TEST_P(TransportTest, WorkStartedOnALoopStaysThereWhileItsShareHasRoom) {
-  // Two loops with shares 2 + 2. Executor work posted from outside spreads over both loops; what
-  // it then starts (posts, timers, requests) runs on its own loop, until that loop's share of
-  // the host is in use: the third and fourth requests go to the other loop. The latency keeps
-  // every request in flight until all the work has been placed.
-  MockProvider mock({"--latency", "300ms"});
-  auto transport = makeTransport({.shards = 2, .max_connections_per_host = 4});
+TEST_P(TransportTest, FollowUpsOfACompletionStayOnItsLoop) {
+  // Two loops: two requests in flight at once go one to each (least loaded). What each
+  // completion posts or arms runs on the loop that completed it, not on shard 0; the timers it
+  // arms carry their loop in their id and are cancelled from this thread. Executor work from
+  // outside the loops runs on shard 0.
+  MockProvider mock({"--latency", "100ms"});
+  auto transport = makeTransport({.shards = 2, .max_connections_per_host = 2});
   ASSERT_TRUE(transport);
   ASSERT_EQ(2u, transport->shardCount());
-  constexpr int kOrigins = 4;
-  constexpr int kRequests = 4;
   struct Seen {
-    std::thread::id origin;
-    bool origin_in_executor = false;
-    std::thread::id posted, timer;
-    std::vector<std::thread::id> completions;
+    std::thread::id completion, posted, timer;
+    bool in_executor = false;
+    TimerId cancelled_timer = 0;
   };
   std::mutex mu;
   std::condition_variable cv;
-  std::vector<Seen> seen(kOrigins);
-  int events = 0;  // each origin expects 2 + kRequests callbacks
+  Seen seen[2];
+  int events = 0;  // per request: completion, post, timer
+  int cancelled_ran = 0;
   auto note = [&](auto&& fn) {
     std::lock_guard lock(mu);
     fn();
     ++events;
     cv.notify_all();
   };
-  for (int o = 0; o < kOrigins; ++o) {
-    transport->post([&, o] {
-      {
-        std::lock_guard lock(mu);
-        seen[o].origin = std::this_thread::get_id();
-        seen[o].origin_in_executor = transport->inExecutorThread();
-      }
-      transport->post([&, o] { note([&] { seen[o].posted = std::this_thread::get_id(); }); });
-      transport->runAt(transport->clock().now() + 1ms,
-                       [&, o] { note([&] { seen[o].timer = std::this_thread::get_id(); }); });
-      // Only the first origin sends, so no other origin's requests share the loads.
-      if (o != 0) return;
-      for (int i = 0; i < kRequests; ++i) {
-        transport->send(chatRequest(mock.baseUrl(), "local " + std::to_string(i)),
-                        {.on_complete = [&, o](Result<HttpResponse> r) {
-                          EXPECT_TRUE(r.has_value()) << r.error().message;
-                          note([&] { seen[o].completions.push_back(std::this_thread::get_id()); });
-                        }});
-      }
-    });
+  for (int i = 0; i < 2; ++i) {
+    transport->send(chatRequest(mock.baseUrl(), "r" + std::to_string(i)),
+                    {.on_complete = [&, i](Result<HttpResponse> r) {
+                      EXPECT_TRUE(r.has_value()) << r.error().message;
+                      const MonotonicTime now = transport->clock().now();
+                      transport->post([&, i] { note([&] { seen[i].posted = myId(); }); });
+                      transport->runAt(now + 1ms,
+                                       [&, i] { note([&] { seen[i].timer = myId(); }); });
+                      const TimerId later = transport->runAt(now + 300ms, [&] {
+                        std::lock_guard lock(mu);
+                        ++cancelled_ran;
+                      });
+                      note([&] {
+                        seen[i].completion = myId();
+                        seen[i].in_executor = transport->inExecutorThread();
+                        seen[i].cancelled_timer = later;
+                      });
+                    }});
   }
   {
     std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, kWait, [&] { return events == 2 * kOrigins + kRequests; }));
+    ASSERT_TRUE(cv.wait_for(lock, kWait, [&] { return events == 6; }));
   }
-  std::set<std::thread::id> origins;
   for (const Seen& s : seen) {
-    origins.insert(s.origin);
-    EXPECT_TRUE(s.origin_in_executor);
-    EXPECT_EQ(s.origin, s.posted);
-    EXPECT_EQ(s.origin, s.timer);
+    EXPECT_TRUE(s.in_executor);
+    EXPECT_EQ(s.completion, s.posted);
+    EXPECT_EQ(s.completion, s.timer);
+    transport->cancelTimer(s.cancelled_timer);
   }
-  EXPECT_EQ(2u, origins.size());  // outside work spread over both loops
-  const Seen& sender = seen[0];
-  ASSERT_EQ(static_cast<size_t>(kRequests), sender.completions.size());
-  const auto local =
-      std::count(sender.completions.begin(), sender.completions.end(), sender.origin);
-  EXPECT_EQ(2, local);  // the sender's share; the other two went to the other loop
+  EXPECT_NE(seen[0].completion, seen[1].completion);  // one request on each loop
+  std::set<TimerId> timer_loops = {seen[0].cancelled_timer % 2, seen[1].cancelled_timer % 2};
+  EXPECT_EQ(2u, timer_loops.size());
+  // From outside: shard 0, the loop that holds the timer ids = 0 mod 2.
+  std::promise<std::thread::id> outside;
+  transport->post([&] { outside.set_value(myId()); });
+  auto outside_future = outside.get_future();
+  ASSERT_EQ(std::future_status::ready, outside_future.wait_for(kWait));
+  const std::thread::id shard0 = outside_future.get();
+  for (const Seen& s : seen) EXPECT_EQ(s.cancelled_timer % 2 == 0, s.completion == shard0);
   EXPECT_FALSE(transport->inExecutorThread());
-}
-
-TEST(TransportExecutorTest, TimersAreCancelledOnWhicheverLoopHoldsThem) {
-  auto transport = makeTransport({.shards = 3, .max_connections_per_host = 3});
-  ASSERT_TRUE(transport);
-  ASSERT_EQ(3u, transport->shardCount());
-  std::atomic<int> cancelled_ran{0};
+  // The cancelled timers never run: wait past their deadline.
   std::promise<void> last;
-  const MonotonicTime now = transport->clock().now();
-  // From outside the loops: the timers land on every loop and are cancelled from here.
-  std::vector<TimerId> ids;
-  for (int i = 0; i < 6; ++i) {
-    ids.push_back(transport->runAt(now + 300ms, [&] { ++cancelled_ran; }));
-  }
-  std::set<TimerId> loops_used;
-  for (TimerId id : ids) loops_used.insert(id % 3);
-  EXPECT_EQ(3u, loops_used.size());
-  for (TimerId id : ids) transport->cancelTimer(id);
-  // From a loop: a timer armed there and cancelled from this thread.
-  std::promise<TimerId> armed;
-  transport->post(
-      [&] { armed.set_value(transport->runAt(now + 300ms, [&] { ++cancelled_ran; })); });
-  auto armed_future = armed.get_future();
-  ASSERT_EQ(std::future_status::ready, armed_future.wait_for(kWait));
-  transport->cancelTimer(armed_future.get());
-  transport->runAt(now + 600ms, [&] { last.set_value(); });
+  transport->runAt(transport->clock().now() + 600ms, [&] { last.set_value(); });
   ASSERT_EQ(std::future_status::ready, last.get_future().wait_for(kWait));
-  EXPECT_EQ(0, cancelled_ran.load());
+  std::lock_guard lock(mu);
+  EXPECT_EQ(0, cancelled_ran);
 }
 
 TEST_P(TransportTest, NeverMoreShardsThanConnectionsPerHost) {

@@ -197,6 +197,24 @@ TEST(ValidationTest, ReadErrorsAreNotRepeatedByValidation) {
   EXPECT_EQ(1u, diags.errorCount()) << dump(diags);
 }
 
+TEST(ValidationTest, IoThreadsIsAutomaticByDefaultAndBounded) {
+  PoolConfig config;
+  config.providers.push_back({.name = "p", .base_url = "http://127.0.0.1:1/v1"});
+  config.models["m"].push_back({.provider = "p", .model = "x"});
+  EXPECT_EQ(0, config.pool.io_threads);  // automatic
+  for (int ok : {0, 1, 64}) {
+    config.pool.io_threads = ok;
+    ConfigDiagnostics diags;
+    EXPECT_TRUE(validateConfig(config, diags)) << ok << ": " << dump(diags);
+  }
+  for (int bad : {-1, 65}) {
+    config.pool.io_threads = bad;
+    ConfigDiagnostics diags;
+    EXPECT_FALSE(validateConfig(config, diags)) << bad;
+    EXPECT_NE(nullptr, findDiag(diags, "pool.io_threads")) << bad;
+  }
+}
+
 TEST(ValidationTest, ValidateConfigWorksOnConfigsBuiltInCode) {
   PoolConfig config;
   config.providers.push_back({.name = "p", .base_url = "http://127.0.0.1:1/v1"});

@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "gateway/attempt_headers.h"
 #include "gateway/config_diff.h"
+#include "gateway/gateway.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/listen_address.h"
 #include "gateway/request_log.h"
@@ -142,6 +146,17 @@ TEST(ConfigDiffTest, TransportSettingsCountAsPoolSettings) {
   PoolConfig client = before;
   client.pool.native_http1 = false;
   EXPECT_NE(std::string::npos, diffConfigs(before, client).summary().find("pool settings"));
+}
+
+TEST(GatewayDefaultsTest, AutomaticIoThreadsBecomeOneLoopPerCore) {
+  PoolConfig automatic;
+  ASSERT_EQ(0, automatic.pool.io_threads);
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  EXPECT_EQ(std::clamp(cores, 1, kMaxAutomaticIoThreads),
+            withGatewayDefaults(automatic).pool.io_threads);
+  PoolConfig chosen;
+  chosen.pool.io_threads = 3;  // an explicit value is the operator's, on any machine
+  EXPECT_EQ(3, withGatewayDefaults(chosen).pool.io_threads);
 }
 
 TEST(GatewayMetricsTest, CountsAndExposesFamilies) {
