@@ -640,8 +640,11 @@ struct BackgroundProcessor::Impl {
         next = takeLaunchLocked();
         if (next) ++launching_;
       }
+      // Notified under mu_: once the outcome is in completions_, the dispatcher may store it
+      // (woken by anything), a stop may finish and the processor be destroyed, so unless a
+      // launch keeps it alive (launching_), this thread must not touch it after unlocking.
+      if (wake) wake_.notify_one();
     }
-    if (wake) wake_.notify_one();  // after unlocking: the dispatcher does not wake into a held lock
     if (next) launch(std::move(*next), true);
   }
 
