@@ -92,11 +92,11 @@ bool JsonlAppender::append(const std::string& key, const Json& line) {
 }
 
 bool JsonlAppender::insertKey(std::string_view key) {
-  if (keys_.contains(key)) return false;
+  // Copied first, so the set is searched once; a duplicate (rare: a task answered again after a
+  // resume) leaves its few bytes unused in the arena.
   char* copy = static_cast<char*>(key_arena_.allocate(key.empty() ? 1 : key.size(), 1));
   std::copy(key.begin(), key.end(), copy);
-  keys_.insert(std::string_view(copy, key.size()));
-  return true;
+  return keys_.insert(std::string_view(copy, key.size())).second;
 }
 
 bool JsonlAppender::appendText(const std::string& key, std::string_view text) {

@@ -258,14 +258,7 @@ RequestHandle ClientPoolImpl::start(std::shared_ptr<Call> call) {
     call->permit.emplace(std::move(*permit));
     lock.unlock();
     executor_.post([this, id] {
-      auto c = findCall(id);
-      if (!c) return;
-      {
-        std::lock_guard admitted_lock(c->mu);
-        if (c->finished) return;
-        armDeadline(*c);
-      }
-      onAdmitted(c);
+      if (auto c = findCall(id)) onAdmitted(c);
     });
     return handle;
   }
@@ -311,7 +304,8 @@ void ClientPoolImpl::onPermit(const std::shared_ptr<Call>& call,
 
 void ClientPoolImpl::onAdmitted(const std::shared_ptr<Call>& call) {
   std::unique_lock lock(call->mu);
-  if (call->finished) return;  // finish() released the permit already
+  if (call->finished) return;                         // finish() released the permit already
+  if (call->deadline_timer == 0) armDeadline(*call);  // admitted at once in start()
   permit_wait_hist_.observe(executor_.clock().now() - call->started);
   call->admitted = true;
   lock.unlock();
