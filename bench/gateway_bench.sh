@@ -44,7 +44,7 @@ providers:
 models:
   mock-model:
     - {provider: mock, model: mock-model}
-gateway: {listen: "127.0.0.1:0", log_level: "warn", threads: 1}
+gateway: {listen: "127.0.0.1:0", log_level: "warn", threads: ${GATEWAY_THREADS:-0}}
 YAML
 }
 gateway_config "$fast_port" >"$out/gw_fast.yaml"

@@ -134,7 +134,7 @@ struct GatewayConfig {
   Millis read_timeout{30'000};
   Millis shutdown_grace{30'000};
   int max_connections = 10'000;
-  int threads = 1;
+  int threads = 0;  // 0: automatic, one server thread per core (at most 8)
   std::string log_level = "info";
   size_t max_header_bytes = 16 * 1024;  // request line + headers; larger get 431
   Millis write_timeout{60'000};  // a write to a client that makes no progress this long closes it

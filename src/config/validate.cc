@@ -354,7 +354,9 @@ void validateGateway(Reporter& r, const PoolConfig& c) {
   checkDurationPositive(r, "gateway.write_timeout", g.write_timeout);
   checkDurationNonNegative(r, "gateway.shutdown_grace", g.shutdown_grace);
   if (g.max_connections < 1) r.error("gateway.max_connections", "must be at least 1");
-  if (g.threads < 1 || g.threads > 256) r.error("gateway.threads", "must be between 1 and 256");
+  if (g.threads < 0 || g.threads > 256) {
+    r.error("gateway.threads", "must be between 1 and 256, or 0 for automatic");
+  }
   static const std::set<std::string, std::less<>> levels = {"trace", "debug", "info",
                                                             "warn",  "error", "off"};
   if (!levels.contains(g.log_level)) {

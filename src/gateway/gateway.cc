@@ -7,6 +7,7 @@
 #include "gateway/error_mapping.h"
 #include "gateway/model_routes.h"
 #include "metrics/prometheus_text.h"
+#include "pool/hosted_pool.h"
 #include "providers/wire_util.h"
 
 namespace llmpool::gateway {
@@ -35,12 +36,14 @@ Json modelEntry(const std::string& alias) {
 }  // namespace
 
 PoolConfig withGatewayDefaults(PoolConfig config) {
-  if (config.pool.io_threads == 0) {
+  if (config.gateway.threads == 0) {
     const int cores = static_cast<int>(std::thread::hardware_concurrency());
-    config.pool.io_threads = std::clamp(cores, 1, kMaxAutomaticIoThreads);
+    config.gateway.threads = std::clamp(cores, 1, kMaxAutomaticThreads);
   }
   return config;
 }
+
+bool hostsPoolLoops(const PoolConfig& config) { return config.pool.io_threads == 0; }
 
 Result<ListenAddress> checkGatewayConfig(const PoolConfig& config,
                                          const std::optional<std::string>& listen_override) {
@@ -70,9 +73,6 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
       parseLogLevel(options.config.gateway.log_level).value_or(LogLevel::Info));
   shared->logger.setThreshold(level);
 
-  auto pool = ClientPool::create(options.config);
-  if (!pool) return std::unexpected(pool.error());
-
   const GatewayConfig& g = options.config.gateway;
   server::ServerOptions so;
   so.host = address->host;
@@ -85,16 +85,24 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   so.max_connections = static_cast<std::size_t>(g.max_connections);
 
   std::unique_ptr<Gateway> gw(new Gateway(std::move(options), shared));
-  gw->current_.store(std::make_shared<const Generation>(1, gw->options_.config, std::move(*pool)));
-  gw->next_generation_ = 2;
-  shared->metrics.setConfigGeneration(1);
   Gateway* raw = gw.get();
+  // The server first: with thread-per-core its threads run the pool's loops.
   auto server = server::Server::create(so, [raw](server::Request&& req, server::ResponseWriter w) {
     raw->handle(std::move(req), std::move(w));
   });
   if (!server) return std::unexpected(server.error());
   gw->server_ = std::move(*server);
+  auto pool = gw->createPool(gw->options_.config);
+  if (!pool) return std::unexpected(pool.error());
+  gw->current_.store(std::make_shared<const Generation>(1, gw->options_.config, std::move(*pool)));
+  gw->next_generation_ = 2;
+  shared->metrics.setConfigGeneration(1);
   return gw;
+}
+
+Result<std::unique_ptr<ClientPool>> Gateway::createPool(const PoolConfig& config) {
+  return pool::createHostedPool(
+      config, hostsPoolLoops(config) ? server_->loopHosts() : std::vector<LoopHost*>{});
 }
 
 Gateway::~Gateway() { stop(milliseconds(0)); }
@@ -226,7 +234,7 @@ Result<std::string> Gateway::reload() {
   if (auto ok = checkGatewayConfig(*next, options_.listen); !ok) return failed(ok.error());
   GenerationPtr old = current_.load();
   const ConfigDiff diff = diffConfigs(old->config, *next);
-  auto pool = ClientPool::create(*next);
+  auto pool = createPool(*next);
   if (!pool) return failed(pool.error());
   if (!options_.log_level) {
     shared_->logger.setThreshold(parseLogLevel(next->gateway.log_level).value_or(LogLevel::Info));
@@ -281,11 +289,14 @@ void Gateway::stop(milliseconds grace) {
     stopped_ = true;
   }
   // 1. Stop accepting; in-flight exchanges get the grace; the rest are closed, which fires their
-  //    disconnect callbacks and so cancels their pool requests.
-  if (server_) server_->stop(grace);
+  //    disconnect callbacks and so cancels their pool requests. The server threads keep running:
+  //    they may host the pools' loops.
+  if (server_) server_->stopServing(grace);
   // 2. The current pool retires like a replaced one; a short grace lets cancellations settle.
   retire(current_.exchange(nullptr), milliseconds(1'000));
   joinRetired();
+  // 3. No loop is hosted any more.
+  if (server_) server_->stop(milliseconds(0));
 }
 
 }  // namespace llmpool::gateway

@@ -69,6 +69,8 @@ class Gateway {
  private:
   Gateway(GatewayOptions options, std::shared_ptr<GatewayShared> shared);
   void handle(server::Request&& request, server::ResponseWriter writer);
+  /** A pool for `config`, its loops hosted on the server threads when hostsPoolLoops(). */
+  Result<std::unique_ptr<ClientPool>> createPool(const PoolConfig& config);
   void retire(std::shared_ptr<const Generation> old, std::chrono::milliseconds grace);
   void joinRetired();
 
@@ -84,15 +86,19 @@ class Gateway {
   std::unique_ptr<server::Server> server_;
 };
 
-/** The most transport loops an automatic `pool.io_threads` gives the gateway: past a few, each
- *  loop only holds a smaller share of every provider's connections. */
-inline constexpr int kMaxAutomaticIoThreads = 8;
+/** The most server threads an automatic `gateway.threads` gives: past a few, each transport loop
+ *  on them only holds a smaller share of every provider's connections. */
+inline constexpr int kMaxAutomaticThreads = 8;
 
-/** The gateway's resolution of automatic settings: `pool.io_threads: 0` becomes one loop per core
- *  (at most kMaxAutomaticIoThreads). A gateway holds many slow upstream requests at once, and
- *  with a loop per core they queue less (docs/benchmarks.md, Gateway, "Follow-ups stay on their
- *  loop"); the library and `llmpool run` keep one loop, the least CPU per request. */
+/** The gateway's resolution of automatic settings: `gateway.threads: 0` becomes one server thread
+ *  per core (at most kMaxAutomaticThreads). */
 PoolConfig withGatewayDefaults(PoolConfig config);
+
+/** Thread-per-core: with `pool.io_threads: 0` (automatic) the pool's transport loops run on the
+ *  server threads, one on each, so a request is read, sent upstream, answered and written on one
+ *  thread (docs/gateway.md, "Threads"). An explicit io_threads gives the loops threads of their
+ *  own, as in the library. */
+bool hostsPoolLoops(const PoolConfig& config);
 
 /** Checks that a config may run as a gateway: listen address, and the no-keys rule. */
 Result<ListenAddress> checkGatewayConfig(const PoolConfig& config,

@@ -13,6 +13,7 @@
 #include <string>
 #include <utility>
 
+#include "common/thread_name.h"
 #include "http/curl_error.h"
 #include "http/header_line.h"
 
@@ -21,6 +22,9 @@ namespace {
 
 // curl_multi_assign marker: a socket that carries it is already in our epoll set.
 char kRegistered = 0;
+
+// The loop whose work this thread is running (see CurlMultiLoop::current()).
+thread_local const CurlMultiLoop* t_current_loop = nullptr;
 
 MonotonicTime now() { return MonotonicClock::now(); }
 
@@ -40,19 +44,24 @@ Error systemError(const char* call) {
 // ---------------------------------------------------------------------------------------------
 
 CurlMultiLoop::CurlMultiLoop(const CurlTransportOptions& options, TransportCounters& counters,
-                             size_t shard_index, size_t shard_count)
+                             size_t shard_index, size_t shard_count, LoopHost* host)
     : options_(options),
       counters_(counters),
       timer_id_stride_(std::max<size_t>(shard_count, 1)),
-      timer_id_offset_(shard_index) {}
+      timer_id_offset_(shard_index),
+      host_(host) {}
 
 Result<std::unique_ptr<CurlMultiLoop>> CurlMultiLoop::create(const CurlTransportOptions& options,
                                                              TransportCounters& counters,
-                                                             size_t shard_index,
-                                                             size_t shard_count) {
+                                                             size_t shard_index, size_t shard_count,
+                                                             LoopHost* host) {
   std::unique_ptr<CurlMultiLoop> loop(
-      new CurlMultiLoop(options, counters, shard_index, shard_count));
+      new CurlMultiLoop(options, counters, shard_index, shard_count, host));
   if (auto r = loop->init(); !r) return std::unexpected(std::move(r.error()));
+  if (host != nullptr) {
+    loop->attachment_ = host->attach(*loop);
+    return loop;
+  }
   CurlMultiLoop* raw = loop.get();
   loop->thread_ = std::jthread([raw](std::stop_token stop) { raw->run(std::move(stop)); });
   return loop;
@@ -112,6 +121,20 @@ CurlMultiLoop::~CurlMultiLoop() { shutdown(); }
 
 void CurlMultiLoop::shutdown() {
   std::call_once(shutdown_once_, [this] {
+    if (attachment_) {
+      // The same ending as a thread of its own, run where the loop runs (or here when the host
+      // thread is gone), after which the host lets go of the loop.
+      attachment_->detach([this] {
+        const CurlMultiLoop* previous = t_current_loop;
+        t_current_loop = this;
+        pumping_ = true;  // what the drain queues, it runs itself
+        drainOnExit(Error(ErrorCode::Cancelled, "transport shut down"));
+        pumping_ = false;
+        t_current_loop = previous;
+      });
+      attachment_.reset();
+      return;
+    }
     if (!thread_.joinable()) return;
     thread_.request_stop();  // the stop callback inside run() wakes epoll_wait
     thread_.join();
@@ -133,8 +156,19 @@ bool CurlMultiLoop::enqueue(std::function<void()>&& fn) {
     must_wake = !wake_pending_ && !inLoopThread();
     wake_pending_ = true;
   }
-  if (must_wake) wake();
+  if (must_wake) {
+    wake();
+  } else {
+    pumpSoonIfHosted();
+  }
   return true;
+}
+
+void CurlMultiLoop::pumpSoonIfHosted() {
+  // Only the host thread itself gets here without a wake-up (another thread writes the eventfd,
+  // which makes the epoll descriptor the host watches readable). Inside pump() the work is seen
+  // before pump() returns.
+  if (attachment_ && !pumping_ && inLoopThread()) attachment_->pumpSoon();
 }
 
 void CurlMultiLoop::wake() {
@@ -158,7 +192,11 @@ void CurlMultiLoop::submit(RequestId id, HttpRequest request, ResponseCallbacks 
       wake_pending_ = true;
     }
   }
-  if (must_wake) wake();
+  if (must_wake) {
+    wake();
+  } else if (queued) {
+    pumpSoonIfHosted();
+  }
   // After shutdown the request is started here, on the caller's thread: start() sees stopping_
   // and completes it with Cancelled, so no request is ever left without an answer.
   if (!queued) start(id, std::move(request), std::move(callbacks));
@@ -174,6 +212,7 @@ TimerId CurlMultiLoop::runAt(MonotonicTime when, std::function<void()> fn) {
   const TimerId id = nextTimerId();
   if (inLoopThread()) {
     if (!stopping_) timers_.add(id, when, std::move(fn));
+    pumpSoonIfHosted();  // the host may be waiting for a later deadline
   } else {
     enqueue([this, id, when, fn = std::move(fn)]() mutable {
       if (!stopping_) timers_.add(id, when, std::move(fn));
@@ -196,63 +235,89 @@ void CurlMultiLoop::cancelTimer(TimerId id) {
 
 namespace {
 constexpr int kMaxRoundsPerWakeup = 16;
-thread_local const CurlMultiLoop* t_current_loop = nullptr;
 }  // namespace
 
 const CurlMultiLoop* CurlMultiLoop::current() { return t_current_loop; }
 
 void CurlMultiLoop::run(std::stop_token stop) {
+  setCurrentThreadName("llmpool-io");
   t_current_loop = this;
   std::stop_callback wake_on_stop(stop, [this] { wake(); });
-  std::array<epoll_event, 128> events{};
   std::optional<Error> failure;
   while (!stop.stop_requested()) {
-    const int n = ::epoll_wait(epoll_fd_.get(), events.data(), static_cast<int>(events.size()),
-                               epollTimeoutMs());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      failure = systemError("epoll_wait");
+    if (auto n = iterate(epollTimeoutMs()); !n) {
+      failure = std::move(n.error());
       break;
-    }
-    for (int i = 0; i < n; ++i) {
-      if (Http1Client::isOwnEvent(events[i].data.u64)) {
-        native_->onEvent(events[i].data.u64, events[i].events);
-        continue;
-      }
-      const int fd = static_cast<int>(static_cast<uint32_t>(events[i].data.u64));
-      if (fd == wake_fd_.get()) {
-        uint64_t count = 0;
-        if (::read(fd, &count, sizeof(count)) < 0) {
-          // EAGAIN: another read drained it already; nothing to do.
-        }
-        continue;
-      }
-      const uint32_t ev = events[i].events;
-      int flags = 0;
-      // A hang-up is reported as readable so curl reads the EOF and finishes or fails the
-      // transfer itself.
-      if (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) flags |= CURL_CSELECT_IN;
-      if (ev & EPOLLOUT) flags |= CURL_CSELECT_OUT;
-      if (ev & EPOLLERR) flags |= CURL_CSELECT_ERR;
-      socketAction(fd, flags);
-    }
-    // Completions post follow-up work (a retry, the caller's next request, its transfer): run
-    // it in this same wake-up, round after round, instead of paying an epoll_wait per hop. The
-    // bound keeps a callback that always posts more from starving socket events.
-    for (int round = 0; round < kMaxRoundsPerWakeup; ++round) {
-      runPosted();
-      if (curl_deadline_ && *curl_deadline_ <= now()) {
-        curl_deadline_.reset();
-        socketAction(CURL_SOCKET_TIMEOUT, 0);
-      }
-      runDueTimers();
-      processCompletions();
-      std::lock_guard lock(mu_);
-      if (!workQueued()) break;
     }
   }
   drainOnExit(failure.value_or(Error(ErrorCode::Cancelled, "transport shut down")));
   t_current_loop = nullptr;
+}
+
+int CurlMultiLoop::pump() {
+  // Several loops may share a host thread (one per transport of each pool generation).
+  const CurlMultiLoop* previous = t_current_loop;
+  t_current_loop = this;
+  pumping_ = true;
+  auto n = iterate(0);
+  pumping_ = false;
+  t_current_loop = previous;
+  if (!n) {
+    // The epoll set itself failed (it does not, short of a kernel bug): fail what is in flight
+    // rather than leave it hanging, and go on serving new requests.
+    failAll(n.error());
+    return 0;
+  }
+  // Events were handled: look again before the host waits, since a level-triggered socket that
+  // is still readable does not make the epoll descriptor readable a second time.
+  if (*n > 0) return 0;
+  return epollTimeoutMs();
+}
+
+Result<int> CurlMultiLoop::iterate(int timeout_ms) {
+  std::array<epoll_event, 128> events;  // filled by epoll_wait, not worth zeroing per pass
+  int n = ::epoll_wait(epoll_fd_.get(), events.data(), static_cast<int>(events.size()), timeout_ms);
+  if (n < 0) {
+    if (errno != EINTR) return std::unexpected(systemError("epoll_wait"));
+    n = 0;
+  }
+  for (int i = 0; i < n; ++i) {
+    if (Http1Client::isOwnEvent(events[i].data.u64)) {
+      native_->onEvent(events[i].data.u64, events[i].events);
+      continue;
+    }
+    const int fd = static_cast<int>(static_cast<uint32_t>(events[i].data.u64));
+    if (fd == wake_fd_.get()) {
+      uint64_t count = 0;
+      if (::read(fd, &count, sizeof(count)) < 0) {
+        // EAGAIN: another read drained it already; nothing to do.
+      }
+      continue;
+    }
+    const uint32_t ev = events[i].events;
+    int flags = 0;
+    // A hang-up is reported as readable so curl reads the EOF and finishes or fails the
+    // transfer itself.
+    if (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) flags |= CURL_CSELECT_IN;
+    if (ev & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+    if (ev & EPOLLERR) flags |= CURL_CSELECT_ERR;
+    socketAction(fd, flags);
+  }
+  // Completions post follow-up work (a retry, the caller's next request, its transfer): run
+  // it in this same wake-up, round after round, instead of paying an epoll_wait per hop. The
+  // bound keeps a callback that always posts more from starving socket events.
+  for (int round = 0; round < kMaxRoundsPerWakeup; ++round) {
+    runPosted();
+    if (curl_deadline_ && *curl_deadline_ <= now()) {
+      curl_deadline_.reset();
+      socketAction(CURL_SOCKET_TIMEOUT, 0);
+    }
+    runDueTimers();
+    processCompletions();
+    std::lock_guard lock(mu_);
+    if (!workQueued()) break;
+  }
+  return n;
 }
 
 int CurlMultiLoop::epollTimeoutMs() {

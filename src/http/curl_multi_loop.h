@@ -1,7 +1,8 @@
 #pragma once
-// One shard of CurlTransport: a thread running an epoll loop around one curl multi handle
+// One shard of CurlTransport: an epoll loop around one curl multi handle
 // (curl_multi_socket_action), an eventfd that wakes it for work from other threads, and a timer
-// heap for executor timers and per-request timeouts. All curl calls happen on this thread.
+// heap for executor timers and per-request timeouts. All curl calls happen on the loop's thread:
+// a thread of its own, or a LoopHost's (common/loop_host.h) that runs it next to its own work.
 
 #include <curl/curl.h>
 
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "common/executor.h"
+#include "common/loop_host.h"
 #include "common/node_cache.h"
 #include "http/curl_handles.h"
 #include "http/curl_transfer.h"
@@ -28,16 +30,18 @@
 
 namespace llmpool::http {
 
-class CurlMultiLoop : private Http1Client::Loop {
+class CurlMultiLoop : private Http1Client::Loop, private HostedLoop {
  public:
-  /** Creates the epoll instance, eventfd and multi handle, then starts the thread. `counters`
+  /** Creates the epoll instance, eventfd and multi handle, then starts the thread, or with a
+   *  `host` attaches to it instead (the host must outlive the loop's shutdown()). `counters`
    *  must outlive the loop. Shard `shard_index` of `shard_count`: every timer id this loop hands
    *  out is congruent to `shard_index` modulo `shard_count`, so a transport can route a
    *  cancelTimer() to the loop that owns the timer without a shared table. */
   static Result<std::unique_ptr<CurlMultiLoop>> create(const CurlTransportOptions& options,
                                                        TransportCounters& counters,
                                                        size_t shard_index = 0,
-                                                       size_t shard_count = 1);
+                                                       size_t shard_count = 1,
+                                                       LoopHost* host = nullptr);
   /** The loop whose thread is calling, or null on any other thread. */
   static const CurlMultiLoop* current();
   /** Same as shutdown(). */
@@ -55,26 +59,41 @@ class CurlMultiLoop : private Http1Client::Loop {
   TimerId runAt(MonotonicTime when, std::function<void()> fn);
   /** Cancels a timer (thread-safe); a no-op when it already ran. */
   void cancelTimer(TimerId id);
-  bool inLoopThread() const { return std::this_thread::get_id() == thread_.get_id(); }
+  bool inLoopThread() const {
+    return host_ != nullptr ? host_->inHostThread()
+                            : std::this_thread::get_id() == thread_.get_id();
+  }
+  /** Runs on a LoopHost's thread rather than a thread of its own. */
+  bool hosted() const { return host_ != nullptr; }
   /** Requests submitted and not completed yet (read from any thread, for load balancing). */
   int64_t load() const { return load_.load(std::memory_order_relaxed); }
   /** This loop's share of each host's connections (its CURLMOPT_MAX_HOST_CONNECTIONS). */
   int64_t hostShare() const { return options_.max_connections_per_host; }
 
   /** Stops the loop: in-flight and queued requests complete with Cancelled, pending timers are
-   *  dropped, the thread is joined. Idempotent; must not be called from the loop thread. */
+   *  dropped, the thread is joined (a hosted loop is detached from its host). Idempotent; must
+   *  not be called from the loop thread. */
   void shutdown();
 
  private:
   CurlMultiLoop(const CurlTransportOptions& options, TransportCounters& counters,
-                size_t shard_index, size_t shard_count);
+                size_t shard_index, size_t shard_count, LoopHost* host);
   Result<void> init();
   TimerId nextTimerId() { return ++next_timer_id_ * timer_id_stride_ + timer_id_offset_; }
 
   void run(std::stop_token stop);
+  /** One pass: waits up to `timeout_ms` for events, handles them, then runs posted work, due
+   *  timers and completions. Returns the number of events, or an Error when epoll fails. */
+  Result<int> iterate(int timeout_ms);
+  // HostedLoop
+  int readyFd() const override { return epoll_fd_.get(); }
+  int pump() override;
   /** Queues work for the loop; false (and `fn` untouched) once the loop has exited. */
   bool enqueue(std::function<void()>&& fn);
   void wake();
+  /** Work was queued or a timer added from the loop's own thread: a thread of its own sees it
+   *  before blocking again, but a host thread outside pump() must be told. */
+  void pumpSoonIfHosted();
   bool runPosted();
   /** Work is queued for the loop (posts or submissions). Caller holds mu_. */
   bool workQueued() const { return !posted_.empty() || !submitted_.empty(); }
@@ -155,6 +174,9 @@ class CurlMultiLoop : private Http1Client::Loop {
   bool exited_ = false;                        // guarded by mu_: the loop no longer runs posts
 
   std::once_flag shutdown_once_;
+  LoopHost* const host_;                              // null: the loop has a thread of its own
+  bool pumping_ = false;                              // loop thread only: inside pump()
+  std::unique_ptr<LoopHost::Attachment> attachment_;  // set when hosted, until shutdown
   // Last member: the thread is joined before anything it uses is destroyed.
   std::jthread thread_;
 };

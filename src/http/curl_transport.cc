@@ -45,7 +45,10 @@ Result<std::unique_ptr<CurlTransport>> CurlTransport::create(CurlTransportOption
   for (size_t i = 0; i < shards; ++i) {
     CurlTransportOptions shard_options = transport->options_;
     shard_options.max_connections_per_host = static_cast<int>(cap / shards + (i < cap % shards));
-    auto loop = CurlMultiLoop::create(shard_options, transport->counters_, i, shards);
+    LoopHost* host = transport->options_.hosts.empty()
+                         ? nullptr
+                         : transport->options_.hosts[i % transport->options_.hosts.size()];
+    auto loop = CurlMultiLoop::create(shard_options, transport->counters_, i, shards, host);
     // On failure the loops started so far are stopped by the transport's destructor.
     if (!loop) return std::unexpected(std::move(loop.error()));
     transport->loops_.push_back(std::move(*loop));
@@ -60,12 +63,19 @@ CurlTransport::~CurlTransport() {
 }
 
 size_t CurlTransport::callerShard() const {
-  const CurlMultiLoop* current = CurlMultiLoop::current();
-  if (current == nullptr) return kNoShard;
-  for (size_t i = 0; i < loops_.size(); ++i) {
-    if (loops_[i].get() == current) return i;
+  if (const CurlMultiLoop* current = CurlMultiLoop::current()) {
+    for (size_t i = 0; i < loops_.size(); ++i) {
+      if (loops_[i].get() == current) return i;
+    }
   }
-  return kNoShard;  // another transport's loop
+  // A host thread outside this transport's pump (the server's own work, or another
+  // transport's loop on the same thread) still runs one of our loops.
+  if (!options_.hosts.empty()) {
+    for (size_t i = 0; i < loops_.size(); ++i) {
+      if (loops_[i]->inLoopThread()) return i;
+    }
+  }
+  return kNoShard;
 }
 
 size_t CurlTransport::pickShard() {
@@ -96,7 +106,10 @@ size_t CurlTransport::executorShard() const {
 int64_t CurlTransport::shardLoad(size_t i) const { return loops_.at(i)->load(); }
 
 RequestId CurlTransport::send(HttpRequest request, ResponseCallbacks callbacks) {
-  const size_t shard = pickShard();
+  // Hosted loops: a request stays on the thread that sends it; the host spreads the work (the
+  // server hands its connections to its threads in turn). Otherwise the least loaded loop.
+  size_t shard = options_.hosts.empty() ? kNoShard : callerShard();
+  if (shard == kNoShard) shard = pickShard();
   // The id encodes its shard so cancel() needs no lookup table shared between threads.
   const RequestId id = (next_request_seq_.fetch_add(1) + 1) * loops_.size() + shard;
   counters_.requests_started.fetch_add(1);

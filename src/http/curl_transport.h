@@ -1,7 +1,8 @@
 #pragma once
 // The production HTTP transport: libcurl's multi interface driven by epoll event loops, one
-// thread per shard. It is also the Executor whose loop runs the pool's timers. See
-// docs/transport.md for the threading contract, connection limits, timeouts and defaults.
+// thread per shard, or run by the threads of LoopHosts (options.hosts: thread-per-core). It is
+// also the Executor whose loop runs the pool's timers. See docs/transport.md for the threading
+// contract, connection limits, timeouts and defaults.
 
 #include <atomic>
 #include <memory>
@@ -30,6 +31,9 @@ class CurlMultiLoop;
  *    not rely on being serialized with other executor work (the pool locks what it shares). A
  *    timer id names its loop, so cancelTimer() goes straight there. inExecutorThread() is true on
  *    every loop thread. With shards == 1 (the default) requests and timers share one thread.
+ *  - Hosted loops (options.hosts): a host thread counts as its loop's thread everywhere above,
+ *    also outside the loop's own work, and send() from it goes to that loop; so does executor
+ *    work. Requests then never change threads unless they come from elsewhere.
  *  - cancel(id) ends a request that has not completed yet with ErrorCode::Cancelled (its
  *    connection is closed, and the slot goes to the next waiting request); it is a no-op after
  *    completion.

@@ -5,6 +5,9 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "common/loop_host.h"
 
 namespace llmpool::http {
 
@@ -13,6 +16,10 @@ struct CurlTransportOptions {
    *  share of every host's connections; the shares add up to max_connections_per_host, so that
    *  limit holds exactly. At most max_connections_per_host shards run (a share is >= 1). */
   size_t shards = 1;
+  /** Thread-per-core: when not empty, the loops run on these hosts' threads instead of threads
+   *  of their own, shard i on hosts[i % hosts.size()] (common/loop_host.h). The hosts must
+   *  outlive the transport. A request sent from a host thread goes to the shard it hosts. */
+  std::vector<LoopHost*> hosts;
   /** Connections per host (CURLMOPT_MAX_HOST_CONNECTIONS). Requests beyond it wait inside the
    *  transport for a connection to become free; they never open more. */
   int max_connections_per_host = 5;

@@ -7,14 +7,21 @@
 #include "http/curl_transport.h"
 #include "llmpool/pool.h"
 #include "pool/client_pool_impl.h"
+#include "pool/hosted_pool.h"
 #include "pool/routing_transport.h"
 
 namespace llmpool {
 
 Result<std::unique_ptr<ClientPool>> ClientPool::create(PoolConfig config) {
+  return pool::createHostedPool(std::move(config), {});
+}
+
+Result<std::unique_ptr<ClientPool>> pool::createHostedPool(PoolConfig config,
+                                                           const std::vector<LoopHost*>& hosts) {
   const PoolSettings& ps = config.pool;
   http::CurlTransportOptions base;
-  base.shards = static_cast<size_t>(std::max(1, ps.io_threads));
+  base.shards = hosts.empty() ? static_cast<size_t>(std::max(1, ps.io_threads)) : hosts.size();
+  base.hosts = hosts;
   // Rounded up: the transport works in seconds, and a sub-second limit must not become 0 (which
   // means "no limit").
   base.connection_idle_timeout =

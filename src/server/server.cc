@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "common/thread_name.h"
 #include "server/connection.h"
 
 namespace llmpool::server {
@@ -93,8 +94,11 @@ void Server::start() {
   asio::post(workers_[0]->context(), [this] { accept(); });
   for (auto& worker : workers_) {
     threads_.emplace_back([w = worker.get()] {
+      setCurrentThreadName("llmpool-http");
       auto guard = asio::make_work_guard(w->context());
+      w->loopHost().threadStarted();
       w->context().run();
+      w->loopHost().threadExited();
     });
   }
 }
@@ -147,9 +151,24 @@ void Server::pauseAccepting() {
   });
 }
 
+std::vector<LoopHost*> Server::loopHosts() {
+  std::vector<LoopHost*> hosts;
+  for (auto& worker : workers_) hosts.push_back(&worker->loopHost());
+  return hosts;
+}
+
 void Server::stop(std::chrono::milliseconds grace) {
   if (!started_ || stopped_) return;
+  stopServing(grace);
   stopped_ = true;
+  for (auto& worker : workers_) worker->context().stop();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+void Server::stopServing(std::chrono::milliseconds grace) {
+  if (!started_ || serving_stopped_) return;
+  serving_stopped_ = true;
   asio::post(workers_[0]->context(), [this] {
     boost::system::error_code ignored;
     acceptor_->close(ignored);
@@ -163,9 +182,6 @@ void Server::stop(std::chrono::milliseconds grace) {
     asio::post(worker->context(), [w = worker.get()] { w->closeAll(); });
   }
   waitForClose(std::chrono::steady_clock::now() + 1s);
-  for (auto& worker : workers_) worker->context().stop();
-  for (auto& thread : threads_) thread.join();
-  threads_.clear();
 }
 
 bool Server::waitForClose(std::chrono::steady_clock::time_point deadline) const {

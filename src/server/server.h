@@ -52,6 +52,14 @@ class Server {
    *  (firing disconnect callbacks) and the threads are joined. Idempotent. Never call it from
    *  an I/O thread. */
   void stop(std::chrono::milliseconds grace);
+  /** stop() without the end: the connections are closed, but the threads keep running the
+   *  loops they host (loopHosts()) until stop(). Idempotent. Never from an I/O thread. */
+  void stopServing(std::chrono::milliseconds grace);
+
+  /** The I/O threads as LoopHosts, one per thread: a transport whose loops run there answers a
+   *  request on the thread that read it (thread-per-core). Detach every loop before stop(); a
+   *  loop still attached then is finished on the thread that detaches it. */
+  std::vector<LoopHost*> loopHosts();
 
   /** The bound port (the real one when options.port was 0). */
   uint16_t port() const { return port_; }
@@ -76,6 +84,7 @@ class Server {
   std::size_t next_worker_ = 0;  // round-robin; touched by the accept handler only
   uint16_t port_ = 0;
   bool started_ = false;
+  bool serving_stopped_ = false;
   bool stopped_ = false;
 };
 

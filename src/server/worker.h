@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 
+#include "server/asio_loop_host.h"
 #include "server/http_types.h"
 #include "server/response_writer.h"
 #include "server/server_options.h"
@@ -38,6 +39,8 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   boost::asio::io_context& context() { return context_; }
+  /** Runs other event loops on this worker's thread (thread-per-core). */
+  AsioLoopHost& loopHost() { return loop_host_; }
   ServerShared& shared() { return *shared_; }
 
   // Worker thread only.
@@ -62,6 +65,7 @@ class Worker {
   // NOTE: one io_context per thread with concurrency hint 1: a connection lives on one thread,
   // so handlers never contend and no strand is needed.
   boost::asio::io_context context_{1};
+  AsioLoopHost loop_host_{context_};
   boost::asio::steady_timer sweep_timer_;
 };
 

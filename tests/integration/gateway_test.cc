@@ -225,6 +225,58 @@ TEST(GatewayTest, MetricsAfterTrafficPassPromtool) {
   EXPECT_EQ("", readText(out));  // not even lint warnings
 }
 
+// Counts the process's threads by name (/proc/PID/task/*/comm).
+std::map<std::string, int> threadNames(pid_t pid) {
+  std::map<std::string, int> names;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::string name = readText((task.path() / "comm").string());
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    ++names[name];
+  }
+  return names;
+}
+
+// Automatic settings: one server thread per core (at most 8), and the pool's transport loops run
+// on them (thread-per-core) instead of threads of their own; an explicit pool.io_threads gives
+// the loops their own threads again. Traffic goes through both, before and after a reload.
+TEST(GatewayTest, AutomaticSettingsRunTheTransportOnTheServerThreads) {
+  MockProvider mock;
+  TempDir dir;
+  const int cores =
+      static_cast<int>(std::min(8u, std::max(1u, std::thread::hardware_concurrency())));
+  for (const int io_threads : {0, 2}) {
+    SCOPED_TRACE("io_threads " + std::to_string(io_threads));
+    const std::string config = dir.file("c" + std::to_string(io_threads) + ".yaml");
+    writeFile(config, "pool: {health_checks: false, io_threads: " + std::to_string(io_threads) +
+                          "}\n" + providersYaml({{"m", mock.port()}}) +
+                          "models:\n  chat:\n    - {provider: m, model: mock-model}\n"
+                          "gateway: {listen: \"127.0.0.1:0\", log_level: \"off\"}\n");
+    Gateway gw(config, dir.file("gw" + std::to_string(io_threads) + ".log"));
+    ASSERT_GT(gw.port, 0);
+    for (int round = 0; round < 2; ++round) {
+      for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(200,
+                  request(gw.port, "POST", "/v1/chat/completions", chatBody("chat", "hi")).status);
+      }
+      // After a reload the old pool's loops go once it is retired: wait for that.
+      std::map<std::string, int> names;
+      EXPECT_TRUE(eventually([&] {
+        names = threadNames(gw.process.pid());
+        return names["llmpool-http"] == cores && names["llmpool-io"] == io_threads;
+      })) << "llmpool-http "
+          << names["llmpool-http"] << ", llmpool-io " << names["llmpool-io"];
+      if (round == 0) {
+        gw.process.signal(SIGHUP);  // a new pool, hosted the same way
+        ASSERT_TRUE(eventually([&] {
+          return request(gw.port, "GET", "/metrics")
+                     .body.find("llmpool_gateway_config_reloads_total{result=\"success\"} 1") !=
+                 std::string::npos;
+        }));
+      }
+    }
+  }
+}
+
 TEST(GatewayTest, FailoverWhenOneMockIsDown) {
   int dead_port = 0;
   {

@@ -148,15 +148,21 @@ TEST(ConfigDiffTest, TransportSettingsCountAsPoolSettings) {
   EXPECT_NE(std::string::npos, diffConfigs(before, client).summary().find("pool settings"));
 }
 
-TEST(GatewayDefaultsTest, AutomaticIoThreadsBecomeOneLoopPerCore) {
+TEST(GatewayDefaultsTest, AutomaticThreadsBecomeOnePerCoreAndHostTheLoops) {
   PoolConfig automatic;
+  ASSERT_EQ(0, automatic.gateway.threads);
   ASSERT_EQ(0, automatic.pool.io_threads);
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  EXPECT_EQ(std::clamp(cores, 1, kMaxAutomaticIoThreads),
-            withGatewayDefaults(automatic).pool.io_threads);
+  const PoolConfig resolved = withGatewayDefaults(automatic);
+  EXPECT_EQ(std::clamp(cores, 1, kMaxAutomaticThreads), resolved.gateway.threads);
+  // Automatic loops run on the server threads: none of their own.
+  EXPECT_TRUE(hostsPoolLoops(resolved));
   PoolConfig chosen;
-  chosen.pool.io_threads = 3;  // an explicit value is the operator's, on any machine
-  EXPECT_EQ(3, withGatewayDefaults(chosen).pool.io_threads);
+  chosen.gateway.threads = 3;  // explicit values are the operator's, on any machine
+  chosen.pool.io_threads = 2;
+  EXPECT_EQ(3, withGatewayDefaults(chosen).gateway.threads);
+  EXPECT_EQ(2, withGatewayDefaults(chosen).pool.io_threads);
+  EXPECT_FALSE(hostsPoolLoops(withGatewayDefaults(chosen)));
 }
 
 TEST(GatewayMetricsTest, CountsAndExposesFamilies) {
