@@ -544,6 +544,9 @@ struct BackgroundProcessor::Impl {
            busyLocked() < static_cast<size_t>(config.concurrency)) {
       tasks::LeasedTask lt = std::move(ready_.front());
       ready_.pop_front();
+      // A look-ahead task no longer counts against max_queue: a blocked submitter may go on.
+      // (The notify when it was leased came while it still counted, in ready_.)
+      if (config.overflow == OverflowPolicy::Block) room_.notify_all();
       std::string id = lt.task.id;
       std::optional<Error> unsent;
       if (lt.load_error) {

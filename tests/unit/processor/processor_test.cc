@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -122,9 +124,16 @@ TEST(ProcessorTest, BlockPolicyWaitsForRoom) {
   ASSERT_TRUE(fake->waitForHeld(1));
   ASSERT_TRUE(p->submit(makeTask("queued")));  // fills the queue
   Result<void> late = fail(ErrorCode::Internal, "not run");
-  std::thread submitter([&] { late = p->submit(makeTask("late")); });
+  std::promise<void> returned;
+  std::thread submitter([&] {
+    late = p->submit(makeTask("late"));
+    returned.set_value();
+  });
   EXPECT_FALSE(p->trySubmit(makeTask("other")).has_value());  // still full meanwhile
-  fake->release(1);  // "running" completes -> "queued" is leased -> room for "late"
+  fake->release(1);  // "running" completes -> "queued" is sent -> room for "late"
+  // Woken by the room, not by block_timeout (60 s): the room appears when "queued" leaves the
+  // look-ahead for its flight, after the notify of its lease, which it had still counted in.
+  EXPECT_EQ(std::future_status::ready, returned.get_future().wait_for(std::chrono::seconds(15)));
   submitter.join();
   EXPECT_TRUE(late.has_value()) << late.error().describe();
   fake->setGated(false);
