@@ -135,6 +135,9 @@ struct GatewayConfig {
   Millis shutdown_grace{30'000};
   int max_connections = 10'000;
   int threads = 0;  // 0: automatic, one server thread per core (at most 8)
+  /** Scheduler slice the server threads ask the kernel for, in microseconds (Linux 6.12+;
+   *  ignored before); 0 keeps the kernel's default. See docs/gateway.md, "Threads". */
+  int thread_slice_us = 200;
   std::string log_level = "info";
   size_t max_header_bytes = 16 * 1024;  // request line + headers; larger get 431
   Millis write_timeout{60'000};  // a write to a client that makes no progress this long closes it

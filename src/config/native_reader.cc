@@ -313,6 +313,7 @@ void readGatewaySection(YamlContext& ctx, const YAML::Node& node, const std::str
   m.get("shutdown_grace", out.shutdown_grace);
   m.get("max_connections", out.max_connections);
   m.get("threads", out.threads);
+  m.get("thread_slice_us", out.thread_slice_us);
   m.get("log_level", out.log_level);
   m.getBytes("max_header_bytes", out.max_header_bytes);
   m.get("write_timeout", out.write_timeout);

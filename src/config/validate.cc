@@ -357,6 +357,10 @@ void validateGateway(Reporter& r, const PoolConfig& c) {
   if (g.threads < 0 || g.threads > 256) {
     r.error("gateway.threads", "must be between 1 and 256, or 0 for automatic");
   }
+  if (g.thread_slice_us != 0 && (g.thread_slice_us < 100 || g.thread_slice_us > 100'000)) {
+    r.error("gateway.thread_slice_us",
+            "must be between 100 and 100000 (0.1 to 100 ms), or 0 for the kernel's default");
+  }
   static const std::set<std::string, std::less<>> levels = {"trace", "debug", "info",
                                                             "warn",  "error", "off"};
   if (!levels.contains(g.log_level)) {

@@ -96,6 +96,9 @@ ConfigDiff diffConfigs(const PoolConfig& before, const PoolConfig& after) {
   // The listening socket and its limits belong to the server, built once at start.
   if (gb.listen != ga.listen) d.restart_required.push_back("gateway.listen");
   if (gb.threads != ga.threads) d.restart_required.push_back("gateway.threads");
+  if (gb.thread_slice_us != ga.thread_slice_us) {
+    d.restart_required.push_back("gateway.thread_slice_us");
+  }
   if (gb.max_connections != ga.max_connections)
     d.restart_required.push_back("gateway.max_connections");
   if (gb.max_body_bytes != ga.max_body_bytes)

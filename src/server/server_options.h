@@ -28,6 +28,8 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{60'000};
   /** Connections beyond this are accepted and closed at once (counted as rejected). */
   std::size_t max_connections = 10'000;
+  /** Scheduler slice the I/O threads ask for (server/thread_slice.h); 0 leaves the kernel's. */
+  std::chrono::microseconds thread_slice{0};
   /** Ask the kernel to timestamp arriving data (SO_TIMESTAMPNS) on plain-TCP connections, so
    *  ResponseWriter::arrivedAt() is when a request's first bytes reached the socket, not when a
    *  busy I/O thread got around to reading them. Costs nothing extra per request (the first read

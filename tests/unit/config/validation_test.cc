@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+#include <utility>
+
 #include "config/config_loader.h"
 #include "config_test_util.h"
 
@@ -212,6 +215,31 @@ TEST(ValidationTest, IoThreadsIsAutomaticByDefaultAndBounded) {
     ConfigDiagnostics diags;
     EXPECT_FALSE(validateConfig(config, diags)) << bad;
     EXPECT_NE(nullptr, findDiag(diags, "pool.io_threads")) << bad;
+  }
+}
+
+TEST(ValidationTest, GatewayThreadsAndSliceAreAutomaticByDefaultAndBounded) {
+  PoolConfig config;
+  config.providers.push_back({.name = "p", .base_url = "http://127.0.0.1:1/v1"});
+  config.models["m"].push_back({.provider = "p", .model = "x"});
+  EXPECT_EQ(0, config.gateway.threads);  // automatic
+  EXPECT_EQ(200, config.gateway.thread_slice_us);
+  for (auto [threads, slice] : {std::pair{0, 0}, {1, 100}, {256, 100'000}}) {
+    config.gateway.threads = threads;
+    config.gateway.thread_slice_us = slice;
+    ConfigDiagnostics diags;
+    EXPECT_TRUE(validateConfig(config, diags)) << threads << "/" << slice << ": " << dump(diags);
+  }
+  for (auto [threads, slice, field] : {std::tuple{-1, 200, "gateway.threads"},
+                                       {257, 200, "gateway.threads"},
+                                       {1, 99, "gateway.thread_slice_us"},
+                                       {1, 100'001, "gateway.thread_slice_us"},
+                                       {1, -5, "gateway.thread_slice_us"}}) {
+    config.gateway.threads = threads;
+    config.gateway.thread_slice_us = slice;
+    ConfigDiagnostics diags;
+    EXPECT_FALSE(validateConfig(config, diags)) << threads << "/" << slice;
+    EXPECT_NE(nullptr, findDiag(diags, field)) << threads << "/" << slice;
   }
 }
 
