@@ -165,10 +165,10 @@ bool CurlMultiLoop::enqueue(std::function<void()>&& fn) {
 }
 
 void CurlMultiLoop::pumpSoonIfHosted() {
-  // Only the host thread itself gets here without a wake-up (another thread writes the eventfd,
-  // which makes the epoll descriptor the host watches readable). Inside pump() the work is seen
-  // before pump() returns.
-  if (attachment_ && !pumping_ && inLoopThread()) attachment_->pumpSoon();
+  // Only the host thread needs this (another thread's work wrote the eventfd, which makes the
+  // epoll descriptor the host watches readable), and inside pump() the work is seen before
+  // pump() returns. The thread is checked first: pumping_ belongs to the loop's thread.
+  if (attachment_ && inLoopThread() && !pumping_) attachment_->pumpSoon();
 }
 
 void CurlMultiLoop::wake() {
