@@ -42,6 +42,7 @@ pool:
   max_connections_per_provider: $pool_limit
   health_checks: false
   retry: {max_attempts: 1}
+  io_threads: ${GATEWAY_IO_THREADS:-0}
 providers:
   - {name: mock, kind: openai, base_url: "http://127.0.0.1:$mock_port/v1"}
 models:
@@ -50,7 +51,7 @@ models:
 gateway:
   listen: "127.0.0.1:0"
   log_level: warn
-  threads: 1
+  threads: ${GATEWAY_THREADS:-0}
   max_connections: $((streams + 100))
   read_timeout: 120s
 YAML
