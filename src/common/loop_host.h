@@ -19,9 +19,12 @@ class HostedLoop {
   virtual ~HostedLoop() = default;
   /** Readable whenever the loop has events to handle (an epoll descriptor). */
   virtual int readyFd() const = 0;
-  /** Handles what is ready without blocking; host thread only. Returns how long the host may
-   *  wait for readyFd() before calling again: 0 at once, < 0 only when readyFd() is readable. */
-  virtual int pump() = 0;
+  /** Runs what is due without blocking; host thread only. `poll`: readyFd() became readable, so
+   *  look for events too, until there are none left (the host waits for the next edge after
+   *  this); without it only queued work and timers run. Returns how long the host may wait for
+   *  readyFd() before calling again: 0 at once (with `poll`: events are still coming in), < 0
+   *  only when readyFd() is readable. */
+  virtual int pump(bool poll) = 0;
 };
 
 class LoopHost {

@@ -254,12 +254,21 @@ void CurlMultiLoop::run(std::stop_token stop) {
   t_current_loop = nullptr;
 }
 
-int CurlMultiLoop::pump() {
+int CurlMultiLoop::pump(bool poll) {
   // Several loops may share a host thread (one per transport of each pool generation).
   const CurlMultiLoop* previous = t_current_loop;
   t_current_loop = this;
   pumping_ = true;
-  auto n = iterate(0);
+  // Without `poll` the epoll set is not asked: since the last pass that found it empty, any new
+  // event has raised an edge on the descriptor the host waits for, and that runs a polling pass.
+  // With it, ask until it is empty: a level-triggered socket that is still ready would raise no
+  // new edge. Bounded, so a busy loop yields to the host's other work now and then.
+  constexpr int kMaxPolls = 8;
+  int polls = 0;
+  Result<int> n = 0;
+  do {
+    n = poll ? iterate(0) : runQueued();
+  } while (n && *n > 0 && ++polls < kMaxPolls);
   pumping_ = false;
   t_current_loop = previous;
   if (!n) {
@@ -268,9 +277,7 @@ int CurlMultiLoop::pump() {
     failAll(n.error());
     return 0;
   }
-  // Events were handled: look again before the host waits, since a level-triggered socket that
-  // is still readable does not make the epoll descriptor readable a second time.
-  if (*n > 0) return 0;
+  if (*n > 0) return 0;  // still busy after kMaxPolls: poll again once the host had its turn
   return epollTimeoutMs();
 }
 
@@ -303,6 +310,11 @@ Result<int> CurlMultiLoop::iterate(int timeout_ms) {
     if (ev & EPOLLERR) flags |= CURL_CSELECT_ERR;
     socketAction(fd, flags);
   }
+  runQueued();
+  return n;
+}
+
+int CurlMultiLoop::runQueued() {
   // Completions post follow-up work (a retry, the caller's next request, its transfer): run
   // it in this same wake-up, round after round, instead of paying an epoll_wait per hop. The
   // bound keeps a callback that always posts more from starving socket events.
@@ -317,7 +329,7 @@ Result<int> CurlMultiLoop::iterate(int timeout_ms) {
     std::lock_guard lock(mu_);
     if (!workQueued()) break;
   }
-  return n;
+  return 0;
 }
 
 int CurlMultiLoop::epollTimeoutMs() {

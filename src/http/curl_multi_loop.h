@@ -85,9 +85,12 @@ class CurlMultiLoop : private Http1Client::Loop, private HostedLoop {
   /** One pass: waits up to `timeout_ms` for events, handles them, then runs posted work, due
    *  timers and completions. Returns the number of events, or an Error when epoll fails. */
   Result<int> iterate(int timeout_ms);
+  /** The part of a pass after the events: posted work, due timers, completions, round after
+   *  round while work keeps coming (bounded). Returns 0, the events it handled. */
+  int runQueued();
   // HostedLoop
   int readyFd() const override { return epoll_fd_.get(); }
-  int pump() override;
+  int pump(bool poll) override;
   /** Queues work for the loop; false (and `fn` untouched) once the loop has exited. */
   bool enqueue(std::function<void()>&& fn);
   void wake();

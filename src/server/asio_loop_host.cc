@@ -25,14 +25,13 @@ struct AsioLoopHost::Slot {
   Clock::time_point timer_at = Clock::time_point::max();  // the armed deadline; max: none
   bool waiting = false;                                   // a wait for `ready` is pending
   bool posted = false;                                    // a run is queued
+  bool poll_posted = false;                               // ... and it must poll
 };
 
 class AsioLoopHost::Handle final : public LoopHost::Attachment {
  public:
   explicit Handle(std::shared_ptr<Slot> slot) : slot_(std::move(slot)) {}
-  void pumpSoon() override {
-    if (!slot_->posted) post(slot_);
-  }
+  void pumpSoon() override { post(slot_, false); }
   void detach(std::function<void()> last) override;
 
  private:
@@ -68,32 +67,38 @@ void AsioLoopHost::start(const std::shared_ptr<Slot>& s) {
   // instead. Rare, and it keeps every request answered.
   if (fd >= 0) s->ready.emplace(s->host.context_, fd);
   s->timer.emplace(s->host.context_);
-  run(s);
+  run(s, true);
 }
 
-void AsioLoopHost::post(const std::shared_ptr<Slot>& s) {
+void AsioLoopHost::post(const std::shared_ptr<Slot>& s, bool poll) {
+  s->poll_posted = s->poll_posted || poll;
+  if (s->posted) return;
   s->posted = true;
   asio::post(s->host.context_, [s] {
-    s->posted = false;
-    if (s->loop != nullptr) run(s);
+    const bool must_poll = s->poll_posted;
+    s->posted = s->poll_posted = false;
+    if (s->loop != nullptr) run(s, must_poll);
   });
 }
 
-void AsioLoopHost::run(const std::shared_ptr<Slot>& s) {
-  int wait_ms = s->loop->pump();
+void AsioLoopHost::run(const std::shared_ptr<Slot>& s, bool poll) {
+  // Without a descriptor to wait for, every pass looks for events itself.
+  poll = poll || !s->ready;
+  int wait_ms = s->loop->pump(poll);
   if (wait_ms == 0) {
-    if (!s->posted) post(s);
+    post(s, poll);  // the wait stays unarmed while a polling pass is due
     return;
   }
   if (!s->ready) {
     constexpr int kPollWithoutDescriptorMs = 5;
     wait_ms = wait_ms < 0 ? kPollWithoutDescriptorMs : std::min(wait_ms, kPollWithoutDescriptorMs);
-  } else if (!s->waiting) {
+  } else if (poll && !s->waiting) {
+    // The loop's epoll set was empty just now, so from here on every event raises an edge.
     s->waiting = true;
     s->ready->async_wait(asio::posix::descriptor_base::wait_read,
                          [s](const boost::system::error_code& ec) {
                            s->waiting = false;
-                           if (!ec && s->loop != nullptr) run(s);
+                           if (!ec && s->loop != nullptr) run(s, true);
                          });
   }
   if (wait_ms < 0) return;
@@ -106,7 +111,7 @@ void AsioLoopHost::run(const std::shared_ptr<Slot>& s) {
   s->timer->async_wait([s](const boost::system::error_code& ec) {
     if (ec) return;  // re-armed or detached
     s->timer_at = Clock::time_point::max();
-    if (s->loop != nullptr) run(s);
+    if (s->loop != nullptr) run(s, false);
   });
 }
 

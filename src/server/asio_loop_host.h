@@ -4,9 +4,10 @@
 //
 // A hosted loop runs when its epoll descriptor becomes readable (Asio waits for it alongside the
 // connections' sockets), when its next deadline is due (a steady_timer), or when the host thread
-// queued work for it (a posted handler). After handling events it runs again before waiting:
-// Asio watches the descriptor edge-triggered, and a level-triggered socket inside the loop's set
-// that is still ready would not raise a new edge.
+// queued work for it (a posted handler). Asio watches the descriptor edge-triggered: a pass woken
+// by it looks for events until the loop's set is empty (a level-triggered socket that is still
+// ready would raise no new edge), and only then is the wait armed again. Passes for timers and
+// queued work skip the epoll_wait: any event since the set was last empty has raised an edge.
 
 #include <boost/asio/io_context.hpp>
 #include <condition_variable>
@@ -36,8 +37,10 @@ class AsioLoopHost final : public LoopHost {
   enum class ThreadState { NotStarted, Running, Exited };
 
   static void start(const std::shared_ptr<Slot>& slot);
-  static void run(const std::shared_ptr<Slot>& slot);
-  static void post(const std::shared_ptr<Slot>& slot);
+  /** One pass of the loop (`poll`: look for events too), then arms what runs the next one. */
+  static void run(const std::shared_ptr<Slot>& slot, bool poll);
+  /** Queues a pass (at most one at a time; it polls when any request for it asked to). */
+  static void post(const std::shared_ptr<Slot>& slot, bool poll);
   /** Runs the loop's `last` and lets go of it: host thread, or any thread when none runs. */
   static void finish(Slot& slot, const std::function<void()>& last);
 
