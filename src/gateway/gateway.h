@@ -10,8 +10,10 @@
 // retirement thread once the last of them is gone); new requests use the new pool. Settings
 // of the listening socket (listen, threads, limits) need a restart and are reported as such.
 //
-// Threads: the HTTP server's I/O threads run the handler; pool threads run completions; the
-// caller of reload()/stop() (the signal loop of cmd_serve) does the blocking control work.
+// Threads: the HTTP server's I/O threads run the handler, and by default (hostsPoolLoops) the
+// pool's transport loops too, so completions run there as well; with an explicit
+// pool.io_threads they run on the pool's own threads. The caller of reload()/stop() (the signal
+// loop of cmd_serve) does the blocking control work.
 
 #include <atomic>
 #include <chrono>

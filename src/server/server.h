@@ -5,7 +5,9 @@
 // Threads: `threads` workers, each running its own io_context on one thread. The acceptor lives
 // on worker 0 and hands accepted sockets round-robin to the workers; a connection stays on its
 // worker for life. So a connection's handlers never contend with each other (no strands, no
-// locks on the hot path), and throughput scales by adding threads up to the core count.
+// locks on the hot path), and throughput scales by adding threads up to the core count. Each
+// worker is also a LoopHost (asio_loop_host.h): other event loops, such as the transport's, can
+// run on its thread next to its connections (thread-per-core).
 //
 // Handler: called on the connection's I/O thread with the parsed request and a ResponseWriter
 // (response_writer.h) that may be answered at once, later, or from any thread. The handler must
