@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <boost/asio/error.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -98,7 +99,11 @@ void AsioLoopHost::run(const std::shared_ptr<Slot>& s, bool poll) {
     s->ready->async_wait(asio::posix::descriptor_base::wait_read,
                          [s](const boost::system::error_code& ec) {
                            s->waiting = false;
-                           if (!ec && s->loop != nullptr) run(s, true);
+                           if (ec == asio::error::operation_aborted || s->loop == nullptr) return;
+                           // A wait that fails (it does not, short of a kernel bug) would never
+                           // fire again: poll on the timer instead, as without a descriptor.
+                           if (ec) s->ready.reset();
+                           run(s, true);
                          });
   }
   if (wait_ms < 0) return;
