@@ -33,8 +33,9 @@ class ClientPool : public ChatCompleter {
   virtual Result<void> start() = 0;
 
   /**
-   * Graceful stop: refuses new requests (Cancelled), fails admission waiters, lets in-flight
-   * requests finish until `grace` passes, then cancels the rest. Blocks the caller until done.
+   * Graceful stop: refuses new requests (Cancelled) and lets the accepted ones finish until
+   * `grace` passes: those running and those still waiting for an admission permit, which are
+   * admitted as running ones end. Then cancels the rest. Blocks the caller until done.
    * Idempotent. Must not be called from a callback of this pool.
    */
   virtual void stop(std::chrono::milliseconds grace) = 0;

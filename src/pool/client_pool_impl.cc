@@ -903,7 +903,9 @@ void ClientPoolImpl::finish(const std::shared_ptr<Call>& call, std::unique_lock<
 
 void ClientPoolImpl::stop(std::chrono::milliseconds grace) {
   if (stopping_.exchange(true)) return;
-  limiter_.shutdown();
+  // New requests are refused from here (start() checks stopping_). Requests already accepted are
+  // in flight for their callers even while they wait for a permit: they are admitted as running
+  // ones finish, within the grace (a reload retires a pool with its queue still full).
   {
     std::lock_guard lock(calls_mu_);
     for (TimerId t : health_timers_) executor_.cancelTimer(t);
@@ -918,6 +920,7 @@ void ClientPoolImpl::stop(std::chrono::milliseconds grace) {
   while (live() > 0 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  limiter_.shutdown();  // fails the waiters left; their calls are cancelled just below
   std::vector<std::shared_ptr<Call>> rest;
   {
     std::lock_guard lock(calls_mu_);

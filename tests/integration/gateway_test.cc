@@ -386,6 +386,43 @@ TEST(GatewayTest, SighupReloadAppliesValidConfigAndRejectsInvalid) {
   EXPECT_NE(std::string::npos, text.find("nosuch"));
 }
 
+// A reload retires the old pool; requests it accepted, running or still waiting for a permit,
+// are answered by it as usual (only new requests go to the new pool).
+TEST(GatewayTest, ReloadLetsRequestsQueuedOnTheOldPoolFinish) {
+  MockProvider mock({"--latency", "400ms"});
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  const std::string head =
+      "pool: {health_checks: false, max_concurrent_requests: 1, max_queue: 10}\n" +
+      providersYaml({{"m", mock.port()}}) + "models:\n  chat:\n    - {provider: m, model: x}\n";
+  const std::string tail = "gateway: {listen: \"127.0.0.1:0\", log_level: \"off\"}\n";
+  writeFile(config, head + tail);
+  Gateway gw(config, dir.file("gw.log"));
+  ASSERT_GT(gw.port, 0);
+  std::vector<std::future<Reply>> pending;
+  for (int i = 0; i < 3; ++i) {
+    pending.push_back(std::async(std::launch::async, [&gw, i] {
+      return request(gw.port, "POST", "/v1/chat/completions",
+                     chatBody("chat", "queued " + std::to_string(i)));
+    }));
+  }
+  // One request runs on the mock, two wait for the pool's only permit.
+  ASSERT_TRUE(eventually([&] {
+    return request(gw.port, "GET", "/metrics").body.find("\nllmpool_queue_depth 2\n") !=
+           std::string::npos;
+  }));
+  writeFile(config, head + "  chat2:\n    - {provider: m, model: y}\n" + tail);
+  gw.process.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] {
+    return request(gw.port, "GET", "/v1/models").body.find("\"chat2\"") != std::string::npos;
+  }));
+  for (auto& p : pending) {
+    const Reply r = p.get();
+    EXPECT_EQ(200, r.status) << r.body;
+    EXPECT_NE(std::string::npos, r.body.find("mock reply: queued")) << r.body;
+  }
+}
+
 TEST(GatewayTest, SigtermLetsInFlightRequestFinishThenExitsZero) {
   MockProvider mock({"--latency", "1s"});
   TempDir dir;

@@ -218,6 +218,30 @@ TEST(PoolIntegrationTest, AdmissionLimitBoundsWhatTheProviderSees) {
   EXPECT_LE(stats(m)["in_flight_max"].get<int>(), 3);
 }
 
+TEST(PoolIntegrationTest, StopLetsRunningAndQueuedRequestsFinish) {
+  MockProvider m({"--latency", "200ms"});
+  PoolConfig c = configFor({&m});
+  c.pool.max_concurrent_requests = 1;
+  auto pool = makePool(c);
+  ASSERT_TRUE(pool);
+  std::vector<std::future<Result<ChatResponse>>> accepted;
+  for (int i = 0; i < 3; ++i) accepted.push_back(pool->completeAsync(hello()));
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (pool->stats().queue_depth < 2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(pool->stats().queue_depth, 2u);  // one runs, two wait for the only permit
+  pool->stop(10s);
+  for (auto& f : accepted) {
+    auto r = f.get();
+    EXPECT_TRUE(r.has_value()) << r.error().describe();
+  }
+  EXPECT_EQ(chatCount(m, "200"), 3u);
+  auto late = pool->completeAsync(hello()).get();
+  ASSERT_FALSE(late.has_value());
+  EXPECT_EQ(late.error().code, ErrorCode::Cancelled);
+}
+
 TEST(PoolIntegrationTest, StreamsFromTheMockChunkByChunk) {
   MockProvider m({"--tokens-per-second", "200"});
   auto pool = makePool(configFor({&m}));
