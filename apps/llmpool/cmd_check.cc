@@ -1,6 +1,6 @@
-// `llmpool check --config FILE`: validates a config (native or LiteLLM) and prints the resolved
-// routing table. Exit 0 when valid (warnings allowed), 2 when the file is missing or invalid; every
-// problem goes to stderr, one per line, as `file:line: path: message`.
+// `llmpool check --config FILE [--serve]`: validates a config (native or LiteLLM) and prints the
+// resolved routing table. Exit 0 when valid (warnings allowed), 2 when the file is missing or
+// invalid; every problem goes to stderr, one per line, as `file:line: path: message`.
 
 #include <iostream>
 #include <memory>
@@ -13,13 +13,14 @@ namespace llmpool::cli {
 
 namespace {
 
-int runCheck(const std::string& path) {
+int runCheck(const std::string& path, bool serve) {
   if (path.empty()) {
     std::cerr << "llmpool check: no config file given (use --config FILE)\n";
     return 2;
   }
   config::ConfigDiagnostics diags;
-  auto loaded = config::loadConfigFile(path, &diags);
+  auto loaded = config::loadConfigFile(
+      path, &diags, serve ? config::ConfigDefaults::Gateway : config::ConfigDefaults::Library);
   for (const auto& d : diags.items) std::cerr << diags.format(d) << '\n';
   if (!loaded) {
     const size_t errors = diags.errorCount();
@@ -44,7 +45,9 @@ void addCheckCommand(CLI::App& app, int& exit_code) {
   auto path = std::make_shared<std::string>();
   cmd->add_option("-c,--config", *path, "Config file (YAML)");
   cmd->add_option("file", *path, "Config file (same as --config)");
-  cmd->callback([&exit_code, path] { exit_code = runCheck(*path); });
+  auto serve = std::make_shared<bool>(false);
+  cmd->add_flag("--serve", *serve, "Resolve unset settings as `llmpool serve` does");
+  cmd->callback([&exit_code, path, serve] { exit_code = runCheck(*path, *serve); });
 }
 
 }  // namespace llmpool::cli

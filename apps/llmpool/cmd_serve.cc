@@ -58,7 +58,7 @@ int runServe(const ServeArgs& args) {
     }
   }
   config::ConfigDiagnostics diags;
-  auto loaded = config::loadConfigFile(args.config_path, &diags);
+  auto loaded = config::loadConfigFile(args.config_path, &diags, config::ConfigDefaults::Gateway);
   for (const auto& d : diags.items) std::cerr << diags.format(d) << '\n';
   if (!loaded) return 2;
   options.config = std::move(*loaded);

@@ -63,8 +63,19 @@ Result<PoolConfig> parseConfig(std::string_view yaml_text, std::string_view sour
   return parseConfig(yaml_text, source_name, diags, processEnvironment());
 }
 
+PoolSettings defaultPoolSettings(ConfigDefaults defaults) {
+  PoolSettings s;
+  if (defaults == ConfigDefaults::Gateway) {
+    constexpr int kGatewayLimit = 1024;
+    s.max_concurrent_requests = kGatewayLimit;
+    s.max_connections_per_provider = kGatewayLimit;
+  }
+  return s;
+}
+
 Result<PoolConfig> parseConfig(std::string_view yaml_text, std::string_view source_name,
-                               ConfigDiagnostics* diags_out, const EnvLookup& env) {
+                               ConfigDiagnostics* diags_out, const EnvLookup& env,
+                               ConfigDefaults defaults) {
   ConfigDiagnostics local;
   ConfigDiagnostics& diags = diags_out ? *diags_out : local;
   diags.source = std::string(source_name);
@@ -82,6 +93,7 @@ Result<PoolConfig> parseConfig(std::string_view yaml_text, std::string_view sour
   // Const from here on: a non-const operator[] on a yaml-cpp map adds undefined entries.
   const YAML::Node& root = loaded;
   PoolConfig config;
+  config.pool = defaultPoolSettings(defaults);  // the document overrides what it sets
   SourceMap map;
   if (!root.IsDefined() || root.IsNull()) {
     diags.error("", 0, "the document is empty (expected pool, providers and models sections)");
@@ -129,7 +141,8 @@ Result<PoolConfig> parseConfig(std::string_view yaml_text, std::string_view sour
   return config;
 }
 
-Result<PoolConfig> loadConfigFile(const std::string& path, ConfigDiagnostics* diags) {
+Result<PoolConfig> loadConfigFile(const std::string& path, ConfigDiagnostics* diags,
+                                  ConfigDefaults defaults) {
   ConfigDiagnostics local;
   ConfigDiagnostics& d = diags ? *diags : local;
   d.source = path;
@@ -150,7 +163,7 @@ Result<PoolConfig> loadConfigFile(const std::string& path, ConfigDiagnostics* di
     d.error("", 0, "cannot read config file");
     return fail(ErrorCode::InvalidConfig, "cannot read config file " + path);
   }
-  return parseConfig(text.str(), path, &d);
+  return parseConfig(text.str(), path, &d, processEnvironment(), defaults);
 }
 
 std::string_view providerKindName(ProviderKind kind) {

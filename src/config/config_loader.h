@@ -46,6 +46,17 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 EnvLookup processEnvironment();
 
 /**
+ * Which defaults fill what a document leaves out. The library's are the seed's (docs/config.md).
+ * `llmpool serve` sits in front of many clients, where 10 requests in flight and 5 connections
+ * per provider would be the bottleneck: there, unset, both are 1024 (Envoy's cluster defaults for
+ * connections, pending and active requests).
+ */
+enum class ConfigDefaults { Library, Gateway };
+
+/** The pool settings `defaults` starts from, before the document is read. */
+PoolSettings defaultPoolSettings(ConfigDefaults defaults);
+
+/**
  * Parses and validates a configuration document.
  * @param yaml_text    the document
  * @param source_name  shown in messages, usually the file name
@@ -57,10 +68,12 @@ EnvLookup processEnvironment();
 Result<PoolConfig> parseConfig(std::string_view yaml_text, std::string_view source_name,
                                ConfigDiagnostics* diags);
 Result<PoolConfig> parseConfig(std::string_view yaml_text, std::string_view source_name,
-                               ConfigDiagnostics* diags, const EnvLookup& env);
+                               ConfigDiagnostics* diags, const EnvLookup& env,
+                               ConfigDefaults defaults = ConfigDefaults::Library);
 
 /** Reads `path` and parses it; an unreadable file is one InvalidConfig error naming the file. */
-Result<PoolConfig> loadConfigFile(const std::string& path, ConfigDiagnostics* diags);
+Result<PoolConfig> loadConfigFile(const std::string& path, ConfigDiagnostics* diags,
+                                  ConfigDefaults defaults = ConfigDefaults::Library);
 
 /**
  * Checks the semantic rules (ranges, references, enums) of a config however it was built, e.g. in

@@ -229,7 +229,7 @@ Result<std::string> Gateway::reload() {
     return std::unexpected(e);
   };
   config::ConfigDiagnostics diags;
-  auto next = config::loadConfigFile(options_.config_path, &diags);
+  auto next = config::loadConfigFile(options_.config_path, &diags, config::ConfigDefaults::Gateway);
   if (!next) return failed(next.error());
   *next = withGatewayDefaults(std::move(*next));  // before the diff: compare like with like
   if (auto ok = checkGatewayConfig(*next, options_.listen); !ok) return failed(ok.error());

@@ -386,6 +386,46 @@ TEST(GatewayTest, SighupReloadAppliesValidConfigAndRejectsInvalid) {
   EXPECT_NE(std::string::npos, text.find("nosuch"));
 }
 
+// Without pool limits in the file, the gateway does not hold clients to the library's defaults
+// (10 requests in flight, 5 connections per provider): all 24 reach the provider at once, and
+// still do after a reload.
+TEST(GatewayTest, DefaultLimitsLetConcurrentClientsThroughToTheProvider) {
+  MockProvider first({"--latency", "600ms"});
+  MockProvider second({"--latency", "600ms"});
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  auto configFor = [](const MockProvider& mock) {
+    return "pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
+           "models:\n  chat:\n    - {provider: m, model: x}\n"
+           "gateway: {listen: \"127.0.0.1:0\", log_level: \"off\"}\n";
+  };
+  writeFile(config, configFor(first));
+  Gateway gw(config, dir.file("gw.log"));
+  ASSERT_GT(gw.port, 0);
+  constexpr int kClients = 24;
+  auto burst = [&] {
+    std::vector<std::future<Reply>> pending;
+    for (int i = 0; i < kClients; ++i) {
+      pending.push_back(std::async(std::launch::async, [&gw] {
+        return request(gw.port, "POST", "/v1/chat/completions", chatBody("chat", "together"));
+      }));
+    }
+    for (auto& p : pending) EXPECT_EQ(200, p.get().status);
+  };
+  burst();
+  EXPECT_EQ(kClients, mockStats(first)["in_flight_max"].get<int>());
+
+  writeFile(config, configFor(second));
+  gw.process.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] {
+    return request(gw.port, "GET", "/metrics")
+               .body.find("llmpool_gateway_config_reloads_total{result=\"success\"} 1") !=
+           std::string::npos;
+  }));
+  burst();
+  EXPECT_EQ(kClients, mockStats(second)["in_flight_max"].get<int>());
+}
+
 // A reload retires the old pool; requests it accepted, running or still waiting for a permit,
 // are answered by it as usual (only new requests go to the new pool).
 TEST(GatewayTest, ReloadLetsRequestsQueuedOnTheOldPoolFinish) {

@@ -52,6 +52,22 @@ TEST(NativeConfigTest, AbsentSectionsTakeTheDefaults) {
   EXPECT_FALSE(config->providers.at(0).max_connections.has_value());
 }
 
+TEST(NativeConfigTest, GatewayDefaultsRaiseOnlyTheLimitsTheDocumentLeavesOut) {
+  ConfigDiagnostics diags;
+  auto gateway = parseConfig(minimalProviders(), "config.yaml", &diags, testing::fakeEnv({}),
+                             ConfigDefaults::Gateway);
+  ASSERT_TRUE(gateway) << dump(diags);
+  EXPECT_EQ(1024, gateway->pool.max_concurrent_requests);
+  EXPECT_EQ(1024, gateway->pool.max_connections_per_provider);
+  EXPECT_EQ(PoolSettings{}.max_queue, gateway->pool.max_queue);  // the rest as the library's
+
+  auto set = parseConfig("pool: {max_concurrent_requests: 8}\n" + minimalProviders(), "config.yaml",
+                         &diags, testing::fakeEnv({}), ConfigDefaults::Gateway);
+  ASSERT_TRUE(set) << dump(diags);
+  EXPECT_EQ(8, set->pool.max_concurrent_requests);
+  EXPECT_EQ(1024, set->pool.max_connections_per_provider);
+}
+
 TEST(NativeConfigTest, ParsesEveryContractField) {
   const std::string yaml = R"(
 pool:
