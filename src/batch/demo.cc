@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "common/json_depth.h"
 #include "llmpool/chat.h"
 
 namespace llmpool::batch {
@@ -135,7 +136,7 @@ std::set<std::string> modelsInBatchFile(const std::string& path) {
   std::ifstream in(path);
   std::string text;
   while (std::getline(in, text)) {
-    Json line = Json::parse(text, nullptr, false);
+    Json line = parseJsonBounded(text);
     if (line.is_discarded() || !line.is_object()) continue;
     const Json* model = nullptr;
     if (auto body = line.find("body"); body != line.end() && body->is_object()) {

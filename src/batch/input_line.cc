@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "batch/input_line_text.h"
+#include "common/json_depth.h"
 #include "providers/anthropic_inbound.h"
 #include "providers/openai_inbound.h"
 
@@ -29,6 +30,10 @@ const Json* member(const Json& object, const char* key) {
 
 // JSON parsing is the one place where the JSON library reports by exception; it stays here.
 std::optional<Json> parseJson(std::string_view text, std::string& problem) {
+  if (!jsonDepthWithin(text)) {
+    problem = "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    return std::nullopt;
+  }
   try {
     return Json::parse(text);
   } catch (const Json::parse_error& e) {

@@ -1,6 +1,7 @@
 #include "batch/jsonl_appender.h"
 
 #include "batch/output_line.h"
+#include "common/json_depth.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -75,7 +76,7 @@ Result<void> JsonlAppender::load(const KeyOf& key_of) {
     std::string_view text(content.data() + start, nl - start);
     start = nl + 1;
     if (text.empty()) continue;
-    Json line = Json::parse(text, nullptr, false);
+    Json line = parseJsonBounded(text);
     if (line.is_discarded() || !line.is_object()) {
       ++foreign_lines_;
       continue;

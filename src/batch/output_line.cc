@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "batch/input_line.h"
+#include "common/json_depth.h"
 #include "providers/anthropic_inbound.h"
 #include "providers/json_writer.h"
 #include "providers/openai_inbound.h"
@@ -45,7 +46,7 @@ std::string requestId(const std::string& custom_id, std::string_view response_id
 Json responseBody(std::string_view url, const ChatResponse& response, std::string& problem) {
   if (url == kUrlEmbeddings) {
     // The embeddings adapter stored the finished embeddings object as the first choice's text.
-    Json body = Json::parse(response.text(), nullptr, false);
+    Json body = parseJsonBounded(response.text());
     if (body.is_discarded() || !body.is_object()) {
       problem = "stored embeddings response is not a JSON object";
       return nullptr;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 
+#include "common/json_depth.h"
 #include "gateway/attempt_headers.h"
 #include "providers/anthropic_inbound.h"
 #include "providers/anthropic_stream_encoder.h"
@@ -31,6 +32,11 @@ Route routeOf(Dialect dialect) {
 }
 
 std::optional<Json> parseBody(const server::Request& request, Error& error) {
+  if (!jsonDepthWithin(request.body())) {
+    error = Error(ErrorCode::InvalidRequest,
+                  "body: JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return std::nullopt;
+  }
   Json body = Json::parse(request.body(), nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
     error = Error(ErrorCode::InvalidRequest, "body: not valid JSON");

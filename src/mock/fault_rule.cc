@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "common/json_depth.h"
 #include "mock/json_text.h"
 
 namespace llmpool::mock {
@@ -147,13 +148,13 @@ Result<FaultRule> parseFaultRule(const Json& rule, std::string_view where) {
 }
 
 Result<FaultRule> parseFaultRuleText(std::string_view text) {
-  Json rule = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  Json rule = parseJsonBounded(text);
   if (rule.is_discarded()) return fail(ErrorCode::InvalidRequest, "fault: not valid JSON");
   return parseFaultRule(rule, "fault");
 }
 
 Result<std::vector<FaultRule>> parseFaultList(std::string_view text) {
-  Json body = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  Json body = parseJsonBounded(text);
   if (body.is_discarded()) return fail(ErrorCode::InvalidRequest, "body: not valid JSON");
   if (!body.is_object() || !body.contains("faults") || !body["faults"].is_array()) {
     return fail(ErrorCode::InvalidRequest, "faults: required, an array of fault rules");

@@ -4,6 +4,7 @@
 #include <climits>
 #include <cmath>
 
+#include "common/json_depth.h"
 #include "llmpool/chat.h"
 #include "mock/mock_random.h"
 
@@ -247,7 +248,7 @@ MockReply deriveReply(const ChatPrompt& prompt) {
 }
 
 Result<EmbeddingsPrompt> parseEmbeddingsRequest(std::string_view body) {
-  Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  Json json = parseJsonBounded(body);
   if (json.is_discarded() || !json.is_object()) {
     return fail(ErrorCode::InvalidRequest, "request body is not a JSON object");
   }

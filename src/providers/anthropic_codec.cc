@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/json_depth.h"
 #include "providers/endpoint.h"
 #include "providers/wire_util.h"
 
@@ -38,7 +39,7 @@ void appendContentBlocks(const ChatMessage& m, Json& blocks) {
 }
 
 Json toolUseBlock(const ToolCall& call) {
-  Json input = Json::parse(call.arguments, nullptr, false);
+  Json input = parseJsonBounded(call.arguments);
   // Anthropic wants an object; arguments that are not a JSON object (or empty) become {}.
   if (!input.is_object()) input = Json::object();
   return {{"type", "tool_use"}, {"id", call.id}, {"name", call.name}, {"input", std::move(input)}};

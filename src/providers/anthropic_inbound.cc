@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/json_depth.h"
 #include "providers/anthropic_codec.h"
 #include "providers/request_validation.h"
 #include "providers/wire_util.h"
@@ -252,7 +253,7 @@ Json toAnthropicResponse(const ChatResponse& response) {
     const ChatChoice& choice = response.choices.front();
     if (!choice.content.empty()) content.push_back({{"type", "text"}, {"text", choice.content}});
     for (const auto& call : choice.tool_calls) {
-      Json input = Json::parse(call.arguments, nullptr, false);
+      Json input = parseJsonBounded(call.arguments);
       if (!input.is_object()) input = Json::object();
       content.push_back(
           {{"type", "tool_use"}, {"id", call.id}, {"name", call.name}, {"input", input}});

@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "common/json_depth.h"
 #include "providers/anthropic_codec.h"
 #include "providers/chat_stream_decoder.h"
 #include "providers/error_classifier.h"
@@ -20,7 +21,7 @@ class AnthropicStreamDecoder final : public ChatStreamDecoder {
   std::string_view endMarker() const override { return "message_stop"; }
 
   Result<void> onEvent(const SseEvent& event, const Emit& emit) override {
-    Json json = Json::parse(event.data, nullptr, /*allow_exceptions=*/false);
+    Json json = parseJsonBounded(event.data);
     if (json.is_discarded() || !json.is_object()) {
       if (event.event == "ping") return {};
       std::string head = event.data.substr(0, 120);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/json_depth.h"
 #include "providers/endpoint.h"
 #include "providers/time_parse.h"
 #include "providers/wire_util.h"
@@ -209,7 +210,7 @@ Error classifyHttpError(ProviderKind kind, int status, const http::Headers& head
   error.retry_after = parseRetryAfter(headers, now);
   error.should_retry = parseShouldRetry(headers);
 
-  Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  Json parsed = parseJsonBounded(body);
   std::optional<BodyError> body_error = readBodyError(parsed);
   if (body_error) {
     error.message = composeMessage(*body_error);

@@ -3,12 +3,13 @@
 #include <array>
 #include <charconv>
 
+#include "common/json_depth.h"
 #include "providers/utf8.h"
 
 namespace llmpool::providers {
 namespace {
 
-constexpr int kMaxDepth = 512;
+constexpr int kMaxDepth = kMaxJsonDepth;
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';

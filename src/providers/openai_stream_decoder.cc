@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "common/json_depth.h"
 #include "providers/chat_stream_decoder.h"
 #include "providers/endpoint.h"
 #include "providers/error_classifier.h"
@@ -31,7 +32,7 @@ class OpenAIStreamDecoder final : public ChatStreamDecoder {
       markDone();
       return {};
     }
-    Json json = Json::parse(data, nullptr, /*allow_exceptions=*/false);
+    Json json = parseJsonBounded(data);
     if (event.event == "error") {
       if (json.is_discarded() || !json.is_object()) {
         return fail(ErrorCode::ServerError,

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/json_depth.h"
 #include "providers/anthropic_codec.h"
 #include "providers/base64.h"
 #include "providers/error_classifier.h"
@@ -67,7 +68,7 @@ http::HttpRequest jsonPost(const Endpoint& endpoint, std::string url, std::strin
 /** Parses a 2xx body; a JSON error object inside a 2xx is returned as that error. */
 Result<Json> parseSuccessBody(ProviderKind kind, const http::HttpResponse& response,
                               const char* what) {
-  Json body = Json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  Json body = parseJsonBounded(response.body);
   if (body.is_discarded()) {
     return fail(ErrorCode::Protocol,
                 std::string(providerKindName(kind)) + ": " + what + " body is not valid JSON");

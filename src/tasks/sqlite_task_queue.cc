@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/json_depth.h"
 #include "common/thread_name.h"
 #include "tasks/task_json.h"
 
@@ -542,7 +543,7 @@ std::optional<TaskResult> SqliteTaskQueue::result(const std::string& id) const {
   bindText(result_.get(), 1, id);
   std::optional<TaskResult> out;
   if (sqlite3_step(result_.get()) == SQLITE_ROW) {
-    auto json = Json::parse(columnText(result_.get(), 0), nullptr, false);
+    auto json = parseJsonBounded(columnText(result_.get(), 0));
     if (!json.is_discarded()) {
       if (auto r = taskResultFromJson(json)) out = std::move(*r);
     }
@@ -556,7 +557,7 @@ void SqliteTaskQueue::forEachResult(const std::function<void(const TaskResult&)>
   std::lock_guard lock(mu_);
   Statement scan = prepare("SELECT result FROM results ORDER BY seq");
   while (sqlite3_step(scan.get()) == SQLITE_ROW) {
-    auto json = Json::parse(columnText(scan.get(), 0), nullptr, false);
+    auto json = parseJsonBounded(columnText(scan.get(), 0));
     if (json.is_discarded()) continue;
     if (auto r = taskResultFromJson(json)) fn(*r);
   }

@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "common/json_depth.h"
 #include "providers/json_reader.h"
 #include "tasks/task_text_reader.h"
 
@@ -189,7 +190,7 @@ std::optional<Task> readTaskText(std::string_view text) {
 
 Result<Task> taskFromJsonText(std::string_view text) {
   if (auto task = readTaskText(text)) return std::move(*task);
-  auto json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  auto json = parseJsonBounded(text);
   if (json.is_discarded()) return fail(ErrorCode::Protocol, "stored task is not JSON");
   return taskFromJson(json);
 }

@@ -426,6 +426,26 @@ TEST(GatewayTest, DefaultLimitsLetConcurrentClientsThroughToTheProvider) {
   EXPECT_EQ(kClients, mockStats(second)["in_flight_max"].get<int>());
 }
 
+// A body nested 300,000 deep (600 KB, under the body limit) is refused with 400. It once
+// overflowed a server thread's stack and took the whole gateway down.
+TEST(GatewayTest, DeeplyNestedBodyIsRefusedAndTheGatewayKeepsServing) {
+  MockProvider mock;
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  writeFile(config, "pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
+                        "models:\n  chat:\n    - {provider: m, model: x}\n"
+                        "gateway: {listen: \"127.0.0.1:0\", log_level: \"off\"}\n");
+  Gateway gw(config, dir.file("gw.log"));
+  ASSERT_GT(gw.port, 0);
+  const std::string deep = std::string(300'000, '[') + std::string(300'000, ']');
+  const Reply r = request(
+      gw.port, "POST", "/v1/chat/completions",
+      R"({"model":"chat","extra":)" + deep + R"(,"messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(400, r.status);
+  EXPECT_NE(std::string::npos, r.body.find("nested deeper than")) << r.body;
+  EXPECT_EQ(200, request(gw.port, "POST", "/v1/chat/completions", chatBody("chat", "x")).status);
+}
+
 // A reload retires the old pool; requests it accepted, running or still waiting for a permit,
 // are answered by it as usual (only new requests go to the new pool).
 TEST(GatewayTest, ReloadLetsRequestsQueuedOnTheOldPoolFinish) {
