@@ -50,6 +50,7 @@ struct PoolSettings {
   Millis ttft_timeout{0};         // 0 = off
   Millis stream_idle_timeout{0};  // 0 = off
   int max_connections_per_provider = 5;
+  size_t max_response_bytes = 256 * 1024 * 1024;  // a provider's buffered (non-stream) reply
   Millis connection_idle_timeout{300'000};
   Millis connection_max_lifetime{0};  // 0 = unlimited
   int warm_connections = 0;

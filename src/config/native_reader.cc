@@ -184,6 +184,7 @@ void readPoolSection(YamlContext& ctx, const YAML::Node& node, const std::string
   m.get("ttft_timeout", out.ttft_timeout);
   m.get("stream_idle_timeout", out.stream_idle_timeout);
   m.get("max_connections_per_provider", out.max_connections_per_provider);
+  m.getBytes("max_response_bytes", out.max_response_bytes);
   m.get("connection_idle_timeout", out.connection_idle_timeout);
   m.get("connection_max_lifetime", out.connection_max_lifetime);
   m.get("warm_connections", out.warm_connections);

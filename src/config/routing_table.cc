@@ -128,7 +128,8 @@ std::string describeSettings(const PoolConfig& c) {
          ", max_queue " + std::to_string(p.max_queue) + ", acquire_timeout " +
          formatDuration(p.acquire_timeout) + ", request_timeout " +
          formatDuration(p.request_timeout) + ", deadline " + formatDuration(p.deadline) +
-         ", max_connections_per_provider " + std::to_string(p.max_connections_per_provider) + "\n";
+         ", max_connections_per_provider " + std::to_string(p.max_connections_per_provider) +
+         ", max_response_bytes " + std::to_string(p.max_response_bytes) + "\n";
   // Transport settings: a reload that changes them rebuilds the pool (gateway/config_diff.cc).
   out += "transport: io_threads " +
          (p.io_threads == 0 ? std::string("automatic") : std::to_string(p.io_threads)) +

@@ -110,6 +110,7 @@ void validatePool(Reporter& r, const PoolSettings& p) {
   if (p.max_connections_per_provider < 1) {
     r.error("pool.max_connections_per_provider", "must be at least 1");
   }
+  if (p.max_response_bytes < 1024) r.error("pool.max_response_bytes", "must be at least 1KiB");
   checkDurationNonNegative(r, "pool.connection_idle_timeout", p.connection_idle_timeout);
   checkDurationNonNegative(r, "pool.connection_max_lifetime", p.connection_max_lifetime);
   if (p.warm_connections < 0) {

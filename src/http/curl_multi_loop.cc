@@ -713,6 +713,11 @@ size_t CurlMultiLoop::onWrite(char* data, size_t size, size_t count, void* userp
   if (!t.head_done && !t.loop->onHeadersComplete(t)) return 0;
   if (t.idle_timer != 0) t.last_data_at = now();
   if (!t.callbacks.on_data) {
+    const size_t limit = t.request.max_response_bytes;
+    if (limit != 0 && t.response.body.size() + length > limit) {
+      t.local_error = responseTooLarge(limit);
+      return 0;
+    }
     t.response.body.append(data, length);
     return length;
   }

@@ -128,6 +128,11 @@ struct Http1Client::Exchange final : Http1ResponseParser::Handler {
   bool onBody(std::string_view piece) override {
     if (idle_timer != 0) last_data_at = now();
     if (!callbacks.on_data) {
+      const size_t limit = request.max_response_bytes;
+      if (limit != 0 && response.body.size() + piece.size() > limit) {
+        local_error = responseTooLarge(limit);
+        return false;
+      }
       response.body.append(piece);
       return true;
     }

@@ -50,7 +50,16 @@ struct HttpRequest {
    *  settings match. */
   std::string ca_file;
   std::optional<bool> verify_tls;
+  /** A response body collected into HttpResponse::body (no on_data) longer than this fails the
+   *  request with Protocol instead of growing without bound; 0 = no limit. */
+  size_t max_response_bytes = 0;
 };
+
+/** The error of a response body over HttpRequest::max_response_bytes. */
+inline Error responseTooLarge(size_t limit) {
+  return Error(ErrorCode::Protocol, "the response body is larger than max_response_bytes (" +
+                                        std::to_string(limit) + " bytes)");
+}
 
 struct HttpResponseHead {
   int status = 0;

@@ -497,6 +497,7 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
   }
   if (!d.provider.ca_file.empty()) request.ca_file = d.provider.ca_file;
   if (!d.provider.verify_tls) request.verify_tls = false;
+  request.max_response_bytes = ps.max_response_bytes;
   const Duration left = call->deadline - now;
   const milliseconds attempt_timeout =
       call->options.attempt_timeout.value_or(d.provider.timeout.value_or(ps.request_timeout));
@@ -1053,6 +1054,7 @@ void ClientPoolImpl::warmConnections() {
     for (int i = 0; i < count; ++i) {
       http::HttpRequest probe = providers::encodeHealthProbe(any->endpoint, provider.health_path);
       probe.timeouts.total = std::min(config_.pool.connect_timeout, milliseconds(10'000));
+      probe.max_response_bytes = config_.pool.max_response_bytes;
       if (!provider.ca_file.empty()) probe.ca_file = provider.ca_file;
       if (!provider.verify_tls) probe.verify_tls = false;
       http::ResponseCallbacks callbacks;
@@ -1079,6 +1081,7 @@ void ClientPoolImpl::probeHealth(size_t provider_index) {
   if (!endpoint) return;  // no deployment uses this provider
   http::HttpRequest probe = providers::encodeHealthProbe(*endpoint, provider.health_path);
   probe.timeouts.total = std::min(config_.pool.request_timeout, milliseconds(10'000));
+  probe.max_response_bytes = config_.pool.max_response_bytes;
   if (!provider.ca_file.empty()) probe.ca_file = provider.ca_file;
   if (!provider.verify_tls) probe.verify_tls = false;
   http::ResponseCallbacks callbacks;

@@ -448,6 +448,25 @@ TEST_P(TransportTest, ResetBeforeResponseIsConnectFailed) {
   EXPECT_EQ(ErrorCode::ConnectFailed, r.error().code) << r.error().message;
 }
 
+TEST_P(TransportTest, BodyOverMaxResponseBytesFailsAndTheConnectionCarriesOn) {
+  MockProvider mock({"--embedding-dim", "4096"});  // an embedding reply of ~40 KB
+  auto transport = makeTransport();
+  ASSERT_TRUE(transport);
+  HttpRequest big = chatRequest(mock.baseUrl(), "x");
+  big.url = mock.baseUrl() + "/v1/embeddings";
+  big.body = R"({"model":"mock-model","input":"a long vector"})";
+  big.max_response_bytes = 16 * 1024;
+  auto r = sendAndWait(*transport, big);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(ErrorCode::Protocol, r.error().code) << r.error().message;
+  EXPECT_NE(std::string::npos, r.error().message.find("max_response_bytes")) << r.error().message;
+  HttpRequest small = chatRequest(mock.baseUrl(), "small");
+  small.max_response_bytes = 16 * 1024;
+  auto ok = sendAndWait(*transport, small);
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_EQ(200, ok->status);
+}
+
 TEST_P(TransportTest, RefusedConnectionIsConnectFailed) {
   auto transport = makeTransport();
   ASSERT_TRUE(transport);

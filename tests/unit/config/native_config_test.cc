@@ -28,6 +28,7 @@ TEST(NativeConfigTest, AbsentSectionsTakeTheDefaults) {
   EXPECT_EQ(milliseconds(5'000), p.acquire_timeout);
   EXPECT_EQ(milliseconds(30'000), p.request_timeout);
   EXPECT_EQ(5, p.max_connections_per_provider);
+  EXPECT_EQ(256u * 1024 * 1024, p.max_response_bytes);
   EXPECT_EQ(milliseconds(300'000), p.connection_idle_timeout);
   EXPECT_EQ(milliseconds(30'000), p.health_check_interval);
   EXPECT_TRUE(p.failover);
@@ -80,6 +81,7 @@ pool:
   ttft_timeout: 10s
   stream_idle_timeout: 20s
   max_connections_per_provider: 8
+  max_response_bytes: 32MiB
   connection_idle_timeout: 2m
   connection_max_lifetime: 1h
   warm_connections: 2
@@ -144,6 +146,7 @@ gateway:
   EXPECT_EQ(milliseconds(10'000), p.ttft_timeout);
   EXPECT_EQ(milliseconds(20'000), p.stream_idle_timeout);
   EXPECT_EQ(8, p.max_connections_per_provider);
+  EXPECT_EQ(32u * 1024 * 1024, p.max_response_bytes);
   EXPECT_EQ(milliseconds(120'000), p.connection_idle_timeout);
   EXPECT_EQ(milliseconds(3'600'000), p.connection_max_lifetime);
   EXPECT_EQ(2, p.warm_connections);
