@@ -150,6 +150,14 @@ std::string providersYaml(const std::vector<std::pair<std::string, int>>& mocks)
   return y;
 }
 
+// The usual config: one mock as provider "m" behind the alias "chat".
+std::string oneMockConfig(int port, const std::string& gateway_fields = "log_level: \"off\"") {
+  return "pool: {health_checks: false}\n" + providersYaml({{"m", port}}) +
+         "models:\n  chat:\n    - {provider: m, model: mock-model}\n"
+         "gateway: {listen: \"127.0.0.1:0\", " +
+         gateway_fields + "}\n";
+}
+
 struct Gateway {
   Gateway(const std::string& config, const std::string& stderr_path,
           std::vector<std::string> extra = {})
@@ -189,9 +197,7 @@ TEST(GatewayTest, MetricsAfterTrafficPassPromtool) {
   MockProvider mock;
   TempDir dir;
   const std::string config = dir.file("c.yaml");
-  writeFile(config, "pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
-                        "models:\n  chat:\n    - {provider: m, model: mock-model}\n"
-                        "gateway: {listen: \"127.0.0.1:0\", keys: [sk-1], log_level: \"off\"}\n");
+  writeFile(config, oneMockConfig(mock.port(), "keys: [sk-1], log_level: \"off\""));
   Gateway gw(config, dir.file("gw.log"));
   ASSERT_GT(gw.port, 0);
   const std::vector<std::string> auth = {"Authorization: Bearer sk-1"};
@@ -394,12 +400,7 @@ TEST(GatewayTest, DefaultLimitsLetConcurrentClientsThroughToTheProvider) {
   MockProvider second({"--latency", "600ms"});
   TempDir dir;
   const std::string config = dir.file("c.yaml");
-  auto configFor = [](const MockProvider& mock) {
-    return "pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
-           "models:\n  chat:\n    - {provider: m, model: x}\n"
-           "gateway: {listen: \"127.0.0.1:0\", log_level: \"off\"}\n";
-  };
-  writeFile(config, configFor(first));
+  writeFile(config, oneMockConfig(first.port()));
   Gateway gw(config, dir.file("gw.log"));
   ASSERT_GT(gw.port, 0);
   constexpr int kClients = 24;
@@ -415,7 +416,7 @@ TEST(GatewayTest, DefaultLimitsLetConcurrentClientsThroughToTheProvider) {
   burst();
   EXPECT_EQ(kClients, mockStats(first)["in_flight_max"].get<int>());
 
-  writeFile(config, configFor(second));
+  writeFile(config, oneMockConfig(second.port()));
   gw.process.signal(SIGHUP);
   ASSERT_TRUE(eventually([&] {
     return request(gw.port, "GET", "/metrics")
@@ -432,9 +433,7 @@ TEST(GatewayTest, DeeplyNestedBodyIsRefusedAndTheGatewayKeepsServing) {
   MockProvider mock;
   TempDir dir;
   const std::string config = dir.file("c.yaml");
-  writeFile(config, "pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
-                        "models:\n  chat:\n    - {provider: m, model: x}\n"
-                        "gateway: {listen: \"127.0.0.1:0\", log_level: \"off\"}\n");
+  writeFile(config, oneMockConfig(mock.port()));
   Gateway gw(config, dir.file("gw.log"));
   ASSERT_GT(gw.port, 0);
   const std::string deep = std::string(300'000, '[') + std::string(300'000, ']');
