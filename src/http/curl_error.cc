@@ -80,7 +80,14 @@ Error curlError(CURLcode code, std::string_view detail) {
     }
   }
   message += " (curl code " + std::to_string(static_cast<int>(code)) + ")";
-  return Error(classify(code), std::move(message));
+  ErrorCode kind = classify(code);
+  // Provider URLs are checked to be http(s) when the config loads, so "unsupported protocol"
+  // mid-transfer is the server answering without an HTTP status line (curl calls that HTTP/0.9):
+  // the provider's fault, not the config's.
+  if (code == CURLE_UNSUPPORTED_PROTOCOL && detail.find("HTTP/0.9") != std::string_view::npos) {
+    kind = ErrorCode::Protocol;
+  }
+  return Error(kind, std::move(message));
 }
 
 std::optional<Error> localResourceError(int os_errno) {

@@ -23,6 +23,13 @@ TEST(CurlErrorTest, ClassifiesTransportFailures) {
   EXPECT_EQ(ErrorCode::Internal, curlError(CURLE_OUT_OF_MEMORY, "").code);
 }
 
+TEST(CurlErrorTest, AReplyWithoutAStatusLineIsTheProvidersProtocolError) {
+  EXPECT_EQ(ErrorCode::Protocol,
+            curlError(CURLE_UNSUPPORTED_PROTOCOL, "Received HTTP/0.9 when not allowed").code);
+  EXPECT_EQ(ErrorCode::InvalidConfig,
+            curlError(CURLE_UNSUPPORTED_PROTOCOL, "Protocol \"gopher\" not supported").code);
+}
+
 TEST(CurlErrorTest, MessageUsesTheErrorBufferOnOneLineAndNamesTheCode) {
   Error e = curlError(CURLE_COULDNT_CONNECT, "Failed to connect to 127.0.0.1 port 1\n");
   EXPECT_EQ("Failed to connect to 127.0.0.1 port 1 (curl code 7)", e.message);
