@@ -132,6 +132,7 @@ struct GatewayConfig {
   std::string listen = "127.0.0.1:8080";
   std::vector<GatewayKey> keys;
   size_t max_body_bytes = 8 * 1024 * 1024;
+  size_t max_buffered_bytes = 16 * 1024 * 1024;  // a stream's unsent bytes per connection
   Millis read_timeout{30'000};
   Millis shutdown_grace{30'000};
   int max_connections = 10'000;

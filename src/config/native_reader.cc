@@ -310,6 +310,7 @@ void readGatewaySection(YamlContext& ctx, const YAML::Node& node, const std::str
     }
   }
   m.getBytes("max_body_bytes", out.max_body_bytes);
+  m.getBytes("max_buffered_bytes", out.max_buffered_bytes);
   m.get("read_timeout", out.read_timeout);
   m.get("shutdown_grace", out.shutdown_grace);
   m.get("max_connections", out.max_connections);

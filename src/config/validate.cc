@@ -350,6 +350,9 @@ void validateGateway(Reporter& r, const PoolConfig& c) {
     }
   }
   if (g.max_body_bytes < 1) r.error("gateway.max_body_bytes", "must be at least 1");
+  if (g.max_buffered_bytes < 64 * 1024) {
+    r.error("gateway.max_buffered_bytes", "must be at least 64KiB");
+  }
   if (g.max_header_bytes < 1024) r.error("gateway.max_header_bytes", "must be at least 1KiB");
   checkDurationPositive(r, "gateway.read_timeout", g.read_timeout);
   checkDurationPositive(r, "gateway.write_timeout", g.write_timeout);

@@ -103,6 +103,8 @@ ConfigDiff diffConfigs(const PoolConfig& before, const PoolConfig& after) {
     d.restart_required.push_back("gateway.max_connections");
   if (gb.max_body_bytes != ga.max_body_bytes)
     d.restart_required.push_back("gateway.max_body_bytes");
+  if (gb.max_buffered_bytes != ga.max_buffered_bytes)
+    d.restart_required.push_back("gateway.max_buffered_bytes");
   if (gb.max_header_bytes != ga.max_header_bytes) {
     d.restart_required.push_back("gateway.max_header_bytes");
   }

@@ -80,6 +80,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   so.threads = g.threads;
   so.thread_slice = std::chrono::microseconds(g.thread_slice_us);
   so.max_body_bytes = g.max_body_bytes;
+  so.max_buffered_bytes = g.max_buffered_bytes;
   so.max_header_bytes = g.max_header_bytes;
   so.read_timeout = g.read_timeout;
   so.write_timeout = g.write_timeout;

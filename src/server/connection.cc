@@ -145,6 +145,16 @@ class ConnectionImpl final : public Connection {
     } else {
       out_pending_.append(data);
     }
+    if (out_pending_.size() + out_writing_.size() > options().max_buffered_bytes) {
+      // The client is not keeping up with the stream: drop it rather than hold the rest. The
+      // close is posted, not done here: it runs the disconnect callbacks, and the producer calling
+      // writeChunk may hold the lock its own callback takes.
+      std::string().swap(out_pending_);
+      abort_after_flush_ = true;  // later chunks are dropped (writeChunk checks it)
+      keep_alive_ = false;
+      asio::post(stream_.get_executor(), [self = self()] { self->close(false); });
+      return;
+    }
     flush();
   }
 
@@ -260,6 +270,7 @@ class ConnectionImpl final : public Connection {
     socket.close(ignored);
     pending_.reset();
     user_data_.reset();
+    std::string().swap(out_pending_);  // out_writing_ stays until the aborted write returns
     buffered_.store(0, std::memory_order_relaxed);
     // The client is gone before the response completed: tell whoever produces it.
     auto callbacks = std::move(callbacks_);

@@ -26,6 +26,11 @@ struct ServerOptions {
   /** A single write that makes no complete progress for this long closes the connection (a
    *  client that stops reading cannot pin the server's memory forever). */
   std::chrono::milliseconds write_timeout{60'000};
+  /** A streamed response whose unsent bytes pass this (the client reads slower than the stream
+   *  is produced, or not at all) closes the connection, which fires the exchange's disconnect
+   *  callbacks (the gateway then cancels the upstream stream). Without it, one client that stops
+   *  reading holds the whole rest of the stream in memory until write_timeout. */
+  std::size_t max_buffered_bytes = 16u << 20;
   /** Connections beyond this are accepted and closed at once (counted as rejected). */
   std::size_t max_connections = 10'000;
   /** Scheduler slice the I/O threads ask for (server/thread_slice.h); 0 leaves the kernel's. */

@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "raw_client.h"
@@ -107,6 +108,65 @@ TEST(ServerTest, StreamsChunksFromAnotherThread) {
   EXPECT_NE(client.readUntil("data: 2").find("HTTP/1.1 200"), std::string::npos);
   server->stop(1s);
   for (auto& t : producers) t.join();
+}
+
+// A client that stops reading a stream is dropped once max_buffered_bytes are waiting for it,
+// and the producer hears of it, instead of the server buffering the rest of the stream. The
+// producer writes on the I/O thread holding the lock its disconnect callback takes, as the
+// gateway does: the drop must not call back into it from inside writeChunk.
+struct TickingProducer : std::enable_shared_from_this<TickingProducer> {
+  TickingProducer(ResponseWriter w) : writer(std::move(w)), timer(writer.executor()) {}
+  void tick() {
+    {
+      std::lock_guard lock(mu);
+      if (ticks == 0) {
+        ResponseHead head;
+        head.result(Status::ok);
+        writer.startStream(std::move(head));
+      }
+      // Bounded: 64 MiB at most, far past what the socket buffers and the limit hold.
+      if (disconnected || ++ticks > 1024) return writer.finish();
+      writer.writeChunk(std::string(64u << 10, 'x'));
+    }
+    timer.expires_after(1ms);
+    timer.async_wait([self = shared_from_this()](boost::system::error_code) { self->tick(); });
+  }
+  ResponseWriter writer;
+  boost::asio::steady_timer timer;
+  std::mutex mu;
+  int ticks = 0;              // guarded by mu
+  bool disconnected = false;  // guarded by mu
+};
+
+TEST(ServerTest, StreamNobodyReadsIsCutAtMaxBufferedBytes) {
+  ServerOptions options;
+  options.max_buffered_bytes = 1u << 20;
+  std::promise<std::shared_ptr<TickingProducer>> started;
+  std::atomic<int> fired{0};
+  auto server = startServer(
+      [&](Request&&, ResponseWriter w) {
+        auto producer = std::make_shared<TickingProducer>(w);
+        w.onDisconnect([&fired, weak = std::weak_ptr<TickingProducer>(producer)] {
+          if (auto p = weak.lock()) {
+            std::lock_guard lock(p->mu);
+            p->disconnected = true;
+          }
+          fired.fetch_add(1);
+        });
+        producer->tick();
+        started.set_value(producer);
+      },
+      options);
+  RawClient client(server->port());
+  client.send(get("/stream"));  // and never reads
+  auto producer = started.get_future().get();
+  for (int i = 0; i < 2500 && fired.load() == 0; ++i) std::this_thread::sleep_for(2ms);
+  EXPECT_EQ(fired.load(), 1);
+  {
+    std::lock_guard lock(producer->mu);
+    EXPECT_LT(producer->ticks, 1024);
+  }
+  server->stop(1s);
 }
 
 TEST(ServerTest, ClientDisconnectFiresCallbackAndMarksWriterGone) {
