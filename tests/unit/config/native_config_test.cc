@@ -127,6 +127,7 @@ gateway:
     - "${GW_KEY}"
     - {key: team-b-key, name: team-b, rpm: 60, tpm: 1000, max_concurrent: 4, models: [gpt-4o]}
   max_body_bytes: 2MiB
+  max_buffered_bytes: 4MiB
   read_timeout: 15s
   shutdown_grace: 5s
   max_connections: 500
@@ -224,6 +225,7 @@ gateway:
   EXPECT_EQ(4, g.keys[1].max_concurrent);
   EXPECT_EQ(std::vector<std::string>{"gpt-4o"}, g.keys[1].models);
   EXPECT_EQ(2u * 1024 * 1024, g.max_body_bytes);
+  EXPECT_EQ(4u * 1024 * 1024, g.max_buffered_bytes);
   EXPECT_EQ(milliseconds(15'000), g.read_timeout);
   EXPECT_EQ(milliseconds(5'000), g.shutdown_grace);
   EXPECT_EQ(500, g.max_connections);
