@@ -20,6 +20,15 @@ std::shared_ptr<Call> makeCall() { return std::allocate_shared<Call>(CachingAllo
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
+/** What every request to `provider` carries besides its body and timeouts: its TLS overrides and
+ *  the cap on a buffered reply. */
+void applyProviderSettings(http::HttpRequest& request, const ProviderConfig& provider,
+                           const PoolSettings& pool) {
+  request.max_response_bytes = pool.max_response_bytes;
+  if (!provider.ca_file.empty()) request.ca_file = provider.ca_file;
+  if (!provider.verify_tls) request.verify_tls = false;
+}
+
 enum class SkipReason : size_t { BreakerOpen, RateLimited, Unhealthy, Deadline, Panic, Count };
 
 constexpr const char* skipReasonName(SkipReason r) {
@@ -495,9 +504,7 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
   } else {
     request = providers::encodeChat(d.endpoint, call->chat, d.config.model);
   }
-  if (!d.provider.ca_file.empty()) request.ca_file = d.provider.ca_file;
-  if (!d.provider.verify_tls) request.verify_tls = false;
-  request.max_response_bytes = ps.max_response_bytes;
+  applyProviderSettings(request, d.provider, ps);
   const Duration left = call->deadline - now;
   const milliseconds attempt_timeout =
       call->options.attempt_timeout.value_or(d.provider.timeout.value_or(ps.request_timeout));
@@ -1054,9 +1061,7 @@ void ClientPoolImpl::warmConnections() {
     for (int i = 0; i < count; ++i) {
       http::HttpRequest probe = providers::encodeHealthProbe(any->endpoint, provider.health_path);
       probe.timeouts.total = std::min(config_.pool.connect_timeout, milliseconds(10'000));
-      probe.max_response_bytes = config_.pool.max_response_bytes;
-      if (!provider.ca_file.empty()) probe.ca_file = provider.ca_file;
-      if (!provider.verify_tls) probe.verify_tls = false;
+      applyProviderSettings(probe, provider, config_.pool);
       http::ResponseCallbacks callbacks;
       callbacks.on_complete = [](Result<http::HttpResponse>) {};
       transport_.send(std::move(probe), std::move(callbacks));
@@ -1081,9 +1086,7 @@ void ClientPoolImpl::probeHealth(size_t provider_index) {
   if (!endpoint) return;  // no deployment uses this provider
   http::HttpRequest probe = providers::encodeHealthProbe(*endpoint, provider.health_path);
   probe.timeouts.total = std::min(config_.pool.request_timeout, milliseconds(10'000));
-  probe.max_response_bytes = config_.pool.max_response_bytes;
-  if (!provider.ca_file.empty()) probe.ca_file = provider.ca_file;
-  if (!provider.verify_tls) probe.verify_tls = false;
+  applyProviderSettings(probe, provider, config_.pool);
   http::ResponseCallbacks callbacks;
   callbacks.on_complete = [this, &provider, reschedule](Result<http::HttpResponse> r) {
     // Reachable and answering (even 401/404 for a missing models route) counts as healthy;
