@@ -1,5 +1,7 @@
 #include "server/connection.h"
 
+#include <array>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -44,6 +46,11 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // The first read of a request when arrival stamps are on: small chat requests fit in one.
 constexpr std::size_t kStampedReadBytes = 4096;
 
+// Plain TCP without arrival stamps reads a request's first bytes into a buffer of the
+// connection's own (ConnectionImpl::first_read_). Small chat requests (and the headers of most
+// others) fit; the rest is read through the read buffer as before.
+constexpr std::size_t kFirstReadBytes = 2048;
+
 // When the data a recvmsg returned reached the socket, from its SCM_TIMESTAMPNS (wall-clock time,
 // turned into steady time by its age); `now` when there is none. A stamp more than a second old
 // or in the future means the wall clock was stepped meanwhile: not trusted.
@@ -66,10 +73,11 @@ SteadyTime arrivalOf(msghdr& msg, SteadyTime now) {
 // One connection: reads requests one at a time, hands each to the handler, writes the answer
 // through a double byte buffer (one buffer being written, one collecting), then reads the next.
 //
-// While a handler works on a request the connection keeps a read pending (on plain TCP first a
-// wait for readability, so no buffer is held meanwhile): it notices a client that goes away (EOF
-// or error -> disconnect callbacks) and picks up a pipelined request, which waits in pending_
-// until the current response is written.
+// While a handler works on a request the connection keeps a read pending: it notices a client
+// that goes away (EOF or error -> disconnect callbacks) and picks up a pipelined request, which
+// waits in pending_ until the current response is written. On plain TCP that read goes into the
+// connection's small first_read_ buffer, so an idle connection or a long stream holds no read
+// buffer and no parser (see readRequest()).
 //
 // Direct responses: a handler that answers from another thread (the gateway answers from the
 // pool's transport thread) would cost a hop to the I/O thread per response: a wake-up, a queued
@@ -354,18 +362,50 @@ class ConnectionImpl final : public Connection {
     // Waiting while a handler works on a request is not the client's fault: no deadline then.
     if (active_ == 0) setDeadline(options().read_timeout);
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
-      // Nothing buffered: wait for the socket to become readable (a request, or the client
-      // leaving) before taking a read buffer. A long stream or an idle keep-alive connection
-      // then holds no read buffer and no parser, which matters at 10,000 of them. (TLS may hold
+      // Nothing buffered: the next bytes (a request, or the client leaving) land in first_read_
+      // and no read buffer or parser is taken before they come. A long stream or an idle
+      // keep-alive connection then holds neither, which matters at 10,000 of them. (TLS may hold
       // decrypted bytes the socket no longer shows as readable, so a TLS connection always reads.)
+      //
+      // A read rather than a wait for readability: Asio re-registers the socket with epoll for
+      // every wait (an epoll_ctl per request), and a wait is followed by a read anyway.
       if (buffer_.size() == 0) {
         buffer_.shrink_to_fit();  // frees it: nothing is in it
-        lowestLayer(stream_).async_wait(tcp::socket::wait_read,
-                                        [self = self()](ErrorCode ec) { self->onReadable(ec); });
+        if (options().receive_timestamps) {
+          lowestLayer(stream_).async_wait(tcp::socket::wait_read,
+                                          [self = self()](ErrorCode ec) { self->onReadable(ec); });
+        } else {
+          stream_.async_read_some(
+              asio::buffer(first_read_),
+              [self = self()](ErrorCode ec, std::size_t n) { self->onFirstBytes(ec, n); });
+        }
         return;
       }
     }
     startParse();
+  }
+
+  // A request's first bytes (or the client's EOF) in first_read_: parsed from there, without a
+  // copy or another pass through the event loop when the whole request came in one segment.
+  void onFirstBytes(ErrorCode ec, std::size_t n) {
+    if (closed_ || ec == asio::error::operation_aborted) {
+      reading_ = false;
+      return;
+    }
+    if (ec) {  // the client closed, or the socket failed: as a read in startParse() would end
+      reading_ = false;
+      return close(false);
+    }
+    newParser();
+    ErrorCode parse_error;
+    const std::size_t used = parser_->put(asio::buffer(first_read_.data(), n), parse_error);
+    if (parse_error == http::error::need_more) parse_error = {};
+    if (!parse_error && used < n) {
+      // The rest of a header, a body, or a pipelined request: the read buffer takes it over.
+      buffer_.commit(asio::buffer_copy(buffer_.prepare(n - used),
+                                       asio::buffer(first_read_.data() + used, n - used)));
+    }
+    onReadSome(parse_error);
   }
 
   void onReadable(ErrorCode ec) {
@@ -412,6 +452,11 @@ class ConnectionImpl final : public Connection {
   }
 
   void startParse() {
+    newParser();
+    readSome();
+  }
+
+  void newParser() {
     parse_started_ = std::chrono::steady_clock::now();
     // On the heap, like the read buffer: a connection waiting for its next request holds none.
     parser_ = std::make_unique<http::request_parser<http::string_body>>();
@@ -419,7 +464,6 @@ class ConnectionImpl final : public Connection {
     parser_->body_limit(options().max_body_bytes);
     parser_->eager(true);  // parse the body in the same pass as the header when it is there
     continue_checked_ = false;
-    readSome();
   }
 
   // One read-and-parse step; a small request arriving in one segment completes in one step.
@@ -587,6 +631,7 @@ class ConnectionImpl final : public Connection {
   }
 
   Stream stream_;
+  std::array<char, kFirstReadBytes> first_read_;  // plain TCP: see readRequest()
   beast::flat_buffer buffer_;
   SteadyTime parse_started_{};                 // when reading the current request began
   std::optional<SteadyTime> stamped_arrival_;  // its kernel arrival stamp, when there is one
