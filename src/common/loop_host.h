@@ -20,10 +20,15 @@ class HostedLoop {
   /** Readable whenever the loop has events to handle (an epoll descriptor). */
   virtual int readyFd() const = 0;
   /** Runs what is due without blocking; host thread only. `poll`: readyFd() became readable, so
-   *  look for events too, until there are none left (the host waits for the next edge after
-   *  this); without it only queued work and timers run. Returns how long the host may wait for
-   *  readyFd() before calling again: 0 at once (with `poll`: events are still coming in), < 0
-   *  only when readyFd() is readable. */
+   *  look for events too; without it only queued work and timers run. Returns how long the host
+   *  may wait for readyFd() before calling again: 0 at once (with `poll`: events are still
+   *  coming in), < 0 only when readyFd() is readable.
+   *
+   *  A polling pass may leave events behind (a socket not read to its end), which keep
+   *  readyFd() readable without raising a new edge. So after a polling pass the host's wait for
+   *  readyFd() must report a descriptor that is readable already (a level check when the wait
+   *  is armed, as Asio's async_wait does), and no polling pass may run while such a wait is
+   *  armed. */
   virtual int pump(bool poll) = 0;
 };
 

@@ -235,6 +235,7 @@ void CurlMultiLoop::cancelTimer(TimerId id) {
 
 namespace {
 constexpr int kMaxRoundsPerWakeup = 16;
+constexpr int kEventBatch = 128;  // events taken per epoll_wait
 }  // namespace
 
 const CurlMultiLoop* CurlMultiLoop::current() { return t_current_loop; }
@@ -259,16 +260,20 @@ int CurlMultiLoop::pump(bool poll) {
   const CurlMultiLoop* previous = t_current_loop;
   t_current_loop = this;
   pumping_ = true;
-  // Without `poll` the epoll set is not asked: since the last pass that found it empty, any new
-  // event has raised an edge on the descriptor the host waits for, and that runs a polling pass.
-  // With it, ask until it is empty: a level-triggered socket that is still ready would raise no
-  // new edge. Bounded, so a busy loop yields to the host's other work now and then.
+  // Without `poll` the epoll set is not asked: the host waits for the descriptor and runs a
+  // polling pass when it is readable. With it, one batch is taken, and another only while
+  // batches come back full. Events left over (a level-triggered socket not read to its end) need
+  // no further epoll_wait here: they keep the descriptor readable, and the host's wait checks
+  // readiness when it is armed (HostedLoop::pump). Bounded, so a busy loop yields to the host's
+  // other work now and then.
   constexpr int kMaxPolls = 8;
   int polls = 0;
   Result<int> n = 0;
+  bool full = false;
   do {
     n = poll ? iterate(0) : runQueued();
-  } while (n && *n > 0 && ++polls < kMaxPolls);
+    full = poll && n && *n == kEventBatch;
+  } while (full && ++polls < kMaxPolls);
   pumping_ = false;
   t_current_loop = previous;
   if (!n) {
@@ -277,12 +282,12 @@ int CurlMultiLoop::pump(bool poll) {
     failAll(n.error());
     return 0;
   }
-  if (*n > 0) return 0;  // still busy after kMaxPolls: poll again once the host had its turn
+  if (full) return 0;  // still busy after kMaxPolls: poll again once the host had its turn
   return epollTimeoutMs();
 }
 
 Result<int> CurlMultiLoop::iterate(int timeout_ms) {
-  std::array<epoll_event, 128> events;  // filled by epoll_wait, not worth zeroing per pass
+  std::array<epoll_event, kEventBatch> events;  // filled by epoll_wait, not worth zeroing
   int n = ::epoll_wait(epoll_fd_.get(), events.data(), static_cast<int>(events.size()), timeout_ms);
   if (n < 0) {
     if (errno != EINTR) return std::unexpected(systemError("epoll_wait"));

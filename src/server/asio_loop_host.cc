@@ -94,7 +94,9 @@ void AsioLoopHost::run(const std::shared_ptr<Slot>& s, bool poll) {
     constexpr int kPollWithoutDescriptorMs = 5;
     wait_ms = wait_ms < 0 ? kPollWithoutDescriptorMs : std::min(wait_ms, kPollWithoutDescriptorMs);
   } else if (poll && !s->waiting) {
-    // The loop's epoll set was empty just now, so from here on every event raises an edge.
+    // A polling pass only ever runs with no wait armed (waits are armed here, after one), and
+    // Asio re-registers the descriptor when a wait starts, which reports it at once if the pass
+    // left events behind: what HostedLoop::pump asks of the host.
     s->waiting = true;
     s->ready->async_wait(asio::posix::descriptor_base::wait_read,
                          [s](const boost::system::error_code& ec) {

@@ -445,6 +445,27 @@ TEST(GatewayTest, DeeplyNestedBodyIsRefusedAndTheGatewayKeepsServing) {
   EXPECT_EQ(200, request(gw.port, "POST", "/v1/chat/completions", chatBody("chat", "x")).status);
 }
 
+// A provider reply of several MiB takes many reads on the gateway's upstream connection, across
+// passes of the transport loop hosted on a server thread: each pass takes one batch of events and
+// leaves the rest to the host's readiness wait, so none may be lost between passes.
+TEST(GatewayTest, ProviderReplyOfManyReadsArrivesWhole) {
+  MockProvider mock({"--embedding-dim", "65536"});
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  writeFile(config, oneMockConfig(mock.port()));
+  Gateway gw(config, dir.file("gw.log"));
+  ASSERT_GT(gw.port, 0);
+  for (int i = 0; i < 2; ++i) {
+    const Reply r =
+        request(gw.port, "POST", "/v1/embeddings", R"({"model":"chat","input":["a","b","c","d"]})");
+    ASSERT_EQ(200, r.status) << r.body.substr(0, 300);
+    EXPECT_GT(r.body.size(), 4'000'000u);
+    const Json j = Json::parse(r.body);
+    ASSERT_EQ(4u, j["data"].size());
+    for (const auto& item : j["data"]) EXPECT_EQ(65536u, item["embedding"].size());
+  }
+}
+
 // A reload retires the old pool; requests it accepted, running or still waiting for a permit,
 // are answered by it as usual (only new requests go to the new pool).
 TEST(GatewayTest, ReloadLetsRequestsQueuedOnTheOldPoolFinish) {
