@@ -1,0 +1,184 @@
+// One-connection latency of several HTTP servers, measured side by side: one keep-alive
+// connection per target, one request at a time, the targets taken in turn (round r sends one
+// request to each target, starting with a different target every round). Interleaving puts every
+// target under the same machine noise, which on a shared VM moves a 4-second wrk run's median by
+// more than the differences being measured. Method and results: docs/benchmarks.md.
+//
+//   latency_probe --target NAME=PORT [--target NAME=PORT ...] [--baseline NAME]
+//                 [--rounds 400] [--seconds 120] [--warmup 10] [--host 127.0.0.1]
+//
+// Every target gets the same small OpenAI chat completion request (bench/chat_post.lua's).
+// Prints, per target, the latency percentiles (µs) and its paired difference with the baseline
+// (default: the last target): the median and quartiles over rounds of (target − baseline) in the
+// same round. Bounded by --rounds and --seconds; exit 1 on any failed request.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kBody =
+    R"({"model":"mock-model","messages":[{"role":"system","content":"You are terse."},)"
+    R"({"role":"user","content":"Summarize the benefits of connection pooling."}],"max_tokens":64})";
+
+struct Target {
+  std::string name;
+  int port = 0;
+  int fd = -1;
+  std::string buffer;              // bytes read past the last response
+  std::vector<double> latency_us;  // one per round
+};
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "latency_probe: %s\n", what.c_str());
+  std::exit(1);
+}
+
+int connectTo(const std::string& host, int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail("socket: " + std::string(std::strerror(errno)));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) fail("bad host " + host);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    fail("connect to port " + std::to_string(port) + ": " + std::strerror(errno));
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+// Reads until `buffer` holds a whole response (Content-Length or chunked); removes it from the
+// buffer and returns its status.
+int readResponse(Target& t) {
+  char chunk[16384];
+  for (;;) {
+    const size_t head_end = t.buffer.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      std::string head = t.buffer.substr(0, head_end);
+      for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const int status = std::atoi(t.buffer.c_str() + 9);
+      const size_t body_start = head_end + 4;
+      size_t total = std::string::npos;
+      if (const size_t at = head.find("\r\ncontent-length:"); at != std::string::npos) {
+        total = body_start + std::strtoul(head.c_str() + at + 17, nullptr, 10);
+      } else if (head.find("transfer-encoding: chunked") != std::string::npos) {
+        const size_t end = t.buffer.find("\r\n0\r\n\r\n", body_start - 2);
+        if (end != std::string::npos) total = end + 7;
+      }
+      if (total != std::string::npos && t.buffer.size() >= total) {
+        t.buffer.erase(0, total);
+        return status;
+      }
+    }
+    const ssize_t n = ::recv(t.fd, chunk, sizeof chunk, 0);
+    if (n <= 0) fail(t.name + ": connection closed or failed while reading a response");
+    t.buffer.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+double exchange(Target& t, const std::string& request) {
+  const auto start = Clock::now();
+  size_t sent = 0;
+  while (sent < request.size()) {
+    const ssize_t n = ::send(t.fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) fail(t.name + ": send failed");
+    sent += static_cast<size_t>(n);
+  }
+  const int status = readResponse(t);
+  const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+  if (status != 200) fail(t.name + ": status " + std::to_string(status));
+  return us;
+}
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<Target> targets;
+  std::string host = "127.0.0.1";
+  std::string baseline;
+  int rounds = 400;
+  int warmup = 10;
+  double seconds = 120;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (i + 1 >= argc) fail("missing value after " + std::string(arg));
+    const std::string value = argv[++i];
+    if (arg == "--target") {
+      const size_t eq = value.find('=');
+      if (eq == std::string::npos) fail("--target wants NAME=PORT, got " + value);
+      targets.push_back(Target{value.substr(0, eq), std::atoi(value.c_str() + eq + 1)});
+    } else if (arg == "--baseline") {
+      baseline = value;
+    } else if (arg == "--rounds") {
+      rounds = std::atoi(value.c_str());
+    } else if (arg == "--warmup") {
+      warmup = std::atoi(value.c_str());
+    } else if (arg == "--seconds") {
+      seconds = std::atof(value.c_str());
+    } else if (arg == "--host") {
+      host = value;
+    } else {
+      fail("unknown option " + std::string(arg));
+    }
+  }
+  if (targets.empty()) fail("no --target");
+  if (baseline.empty()) baseline = targets.back().name;
+  const auto base = std::find_if(targets.begin(), targets.end(),
+                                 [&](const Target& t) { return t.name == baseline; });
+  if (base == targets.end()) fail("--baseline " + baseline + " is not a target");
+
+  const std::string request =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: " + host +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(kBody.size()) +
+      "\r\n\r\n" + std::string(kBody);
+  for (auto& t : targets) t.fd = connectTo(host, t.port);
+  for (int i = 0; i < warmup; ++i) {
+    for (auto& t : targets) exchange(t, request);
+  }
+  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  int done = 0;
+  for (; done < rounds && Clock::now() < deadline; ++done) {
+    const size_t first = static_cast<size_t>(done) % targets.size();
+    for (size_t k = 0; k < targets.size(); ++k) {
+      Target& t = targets[(first + k) % targets.size()];
+      t.latency_us.push_back(exchange(t, request));
+    }
+  }
+  std::printf("%d rounds, baseline %s; latencies in µs\n\n", done, baseline.c_str());
+  std::printf("| target | p10 | p50 | p90 | p99 | paired vs %s: p25 | p50 | p75 |\n",
+              baseline.c_str());
+  std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  for (const auto& t : targets) {
+    std::vector<double> diff;
+    for (int r = 0; r < done; ++r) diff.push_back(t.latency_us[r] - base->latency_us[r]);
+    std::printf("| %s | %.0f | %.0f | %.0f | %.0f | %+.0f | %+.0f | %+.0f |\n", t.name.c_str(),
+                quantile(t.latency_us, 0.10), quantile(t.latency_us, 0.50),
+                quantile(t.latency_us, 0.90), quantile(t.latency_us, 0.99), quantile(diff, 0.25),
+                quantile(diff, 0.50), quantile(diff, 0.75));
+  }
+  for (auto& t : targets) ::close(t.fd);
+  return 0;
+}
