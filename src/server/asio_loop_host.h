@@ -4,10 +4,10 @@
 //
 // A hosted loop runs when its epoll descriptor becomes readable (Asio waits for it alongside the
 // connections' sockets), when its next deadline is due (a steady_timer), or when the host thread
-// queued work for it (a posted handler). Asio watches the descriptor edge-triggered: a pass woken
-// by it looks for events until the loop's set is empty (a level-triggered socket that is still
-// ready would raise no new edge), and only then is the wait armed again. Passes for timers and
-// queued work skip the epoll_wait: any event since the set was last empty has raised an edge.
+// queued work for it (a posted handler). A pass woken by the descriptor takes a batch of events
+// and then arms the wait again; arming it re-registers the descriptor with Asio's epoll set, which
+// reports it at once if the pass left events behind. Passes for timers and queued work skip the
+// epoll_wait: any event since the last polling pass makes the descriptor readable.
 
 #include <boost/asio/io_context.hpp>
 #include <condition_variable>
