@@ -5,7 +5,8 @@
 #   wrk -> llmpool serve -> llmpool mock     (auth-less gateway, pool, codecs)
 # Scenarios: instant mock at 32 connections (RPS, server CPU per request); 50 ms mock at 1
 # connection (added p50) and 256 connections (~5,000 RPS: added p99, share of the 5,120 RPS
-# ceiling); RSS of the gateway idle and after 256 connections.
+# ceiling); RSS of the gateway idle and after 256 connections; then, when bench/latency_probe is
+# built, the one-connection latency again with the three paths' requests interleaved.
 # Prints one table row per run, then the ratios against issue 5's targets (computed within the
 # run, so they are less sensitive to the machine's load than the absolute numbers).
 # Usage: bench/gateway_bench.sh PATH/TO/llmpool [duration=10s]
@@ -125,4 +126,14 @@ awk -v gw="$(field many_gw 4)" -v d="$(field many_direct 4)" -v ha="$(field many
     -v rps="$(field many_gw 2)" -v drps="$(field many_direct 2)" -v harps="$(field many_ha 2)" \
   'BEGIN { printf "50 ms, 256 conns: added p99 %+.2f ms (HAProxy %+.2f; target <= 1); %.1f %% of 5,120 RPS (direct %.1f %%, HAProxy %.1f %%; target >= 98)\n", gw - d, ha - d, rps / 51.2, drps / 51.2, harps / 51.2 }'
 echo "gateway RSS: idle $((idle_rss / 1024)) MiB; peak after 256 connections $(( $(hwm_kb "$gwslow_pid") / 1024 )) MiB"
+# One connection again, requests interleaved round by round between the three paths so all see
+# the same machine noise (bench/latency_probe.cc; wrk's 1-connection p50 has 10 µs steps and moves
+# by more than that between runs). Skipped when the probe was not built.
+probe=${LATENCY_PROBE:-$(dirname "$bin")/../../bench/latency_probe}
+if [ -x "$probe" ]; then
+  echo
+  echo "50 ms mock, 1 connection each, interleaved (latency_probe, ${PROBE_ROUNDS:-200} rounds):"
+  timeout 300 "$probe" --target "llmpool serve=$gwslow_port" --target "HAProxy=$haslow_port" \
+    --target "direct=$slow_port" --rounds "${PROBE_ROUNDS:-200}" --seconds 200
+fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,6 +1,6 @@
 // One-connection latency of several HTTP servers, measured side by side: one keep-alive
-// connection per target, one request at a time, the targets taken in turn (round r sends one
-// request to each target, starting with a different target every round). Interleaving puts every
+// connection per target, one request at a time, the targets taken in turn (every round sends one
+// request to each target, in a random order). Interleaving puts every
 // target under the same machine noise, which on a shared VM moves a 4-second wrk run's median by
 // more than the differences being measured. Method and results: docs/benchmarks.md.
 //
@@ -24,6 +24,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -160,12 +162,15 @@ int main(int argc, char** argv) {
   }
   const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
   int done = 0;
+  // A new random order every round: with a fixed cycle each target would always follow the same
+  // one, and what the previous request left warm or cold (in the client, the kernel, the mock)
+  // showed up as a steady 20-30 µs between identical servers.
+  std::mt19937 random(12345);
+  std::vector<size_t> order(targets.size());
+  std::iota(order.begin(), order.end(), size_t{0});
   for (; done < rounds && Clock::now() < deadline; ++done) {
-    const size_t first = static_cast<size_t>(done) % targets.size();
-    for (size_t k = 0; k < targets.size(); ++k) {
-      Target& t = targets[(first + k) % targets.size()];
-      t.latency_us.push_back(exchange(t, request));
-    }
+    std::shuffle(order.begin(), order.end(), random);
+    for (size_t k : order) targets[k].latency_us.push_back(exchange(targets[k], request));
   }
   std::printf("%d rounds, baseline %s; latencies in µs\n\n", done, baseline.c_str());
   std::printf("| target | p10 | p50 | p90 | p99 | paired vs %s: p25 | p50 | p75 |\n",
