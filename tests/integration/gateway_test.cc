@@ -445,7 +445,7 @@ TEST(GatewayTest, DeeplyNestedBodyIsRefusedAndTheGatewayKeepsServing) {
   EXPECT_EQ(200, request(gw.port, "POST", "/v1/chat/completions", chatBody("chat", "x")).status);
 }
 
-// A provider reply of several MiB takes many reads on the gateway's upstream connection, across
+// A provider reply of a few MiB takes many reads on the gateway's upstream connection, across
 // passes of the transport loop hosted on a server thread: each pass takes one batch of events and
 // leaves the rest to the host's readiness wait, so none may be lost between passes.
 TEST(GatewayTest, ProviderReplyOfManyReadsArrivesWhole) {
@@ -457,11 +457,11 @@ TEST(GatewayTest, ProviderReplyOfManyReadsArrivesWhole) {
   ASSERT_GT(gw.port, 0);
   for (int i = 0; i < 2; ++i) {
     const Reply r =
-        request(gw.port, "POST", "/v1/embeddings", R"({"model":"chat","input":["a","b","c","d"]})");
+        request(gw.port, "POST", "/v1/embeddings", R"({"model":"chat","input":["a","b"]})");
     ASSERT_EQ(200, r.status) << r.body.substr(0, 300);
-    EXPECT_GT(r.body.size(), 4'000'000u);
+    EXPECT_GT(r.body.size(), 2'000'000u);  // ~45 reads of 64 KiB
     const Json j = Json::parse(r.body);
-    ASSERT_EQ(4u, j["data"].size());
+    ASSERT_EQ(2u, j["data"].size());
     for (const auto& item : j["data"]) EXPECT_EQ(65536u, item["embedding"].size());
   }
 }
