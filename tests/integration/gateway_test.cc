@@ -174,6 +174,22 @@ struct Gateway {
   int port = 0;
 };
 
+// A gateway over one mock with the usual config (oneMockConfig), its files in a temp dir; the
+// config file stays, for a reload to rewrite.
+struct OneMockGateway {
+  explicit OneMockGateway(int mock_port)
+      : config(writtenFile(dir, "c.yaml", oneMockConfig(mock_port))),
+        gw(config, dir.file("gw.log")) {}
+  static std::string writtenFile(const TempDir& d, const std::string& name,
+                                 const std::string& text) {
+    writeFile(d.file(name), text);
+    return d.file(name);
+  }
+  TempDir dir;
+  std::string config;
+  Gateway gw;
+};
+
 Json mockStats(const MockProvider& mock) { return Json::parse(mock.statsJson()); }
 
 // Polls `pred` every 20 ms until it holds or `timeout` passes.
@@ -398,10 +414,8 @@ TEST(GatewayTest, SighupReloadAppliesValidConfigAndRejectsInvalid) {
 TEST(GatewayTest, DefaultLimitsLetConcurrentClientsThroughToTheProvider) {
   MockProvider first({"--latency", "600ms"});
   MockProvider second({"--latency", "600ms"});
-  TempDir dir;
-  const std::string config = dir.file("c.yaml");
-  writeFile(config, oneMockConfig(first.port()));
-  Gateway gw(config, dir.file("gw.log"));
+  OneMockGateway g(first.port());
+  Gateway& gw = g.gw;
   ASSERT_GT(gw.port, 0);
   constexpr int kClients = 24;
   auto burst = [&] {
@@ -416,7 +430,7 @@ TEST(GatewayTest, DefaultLimitsLetConcurrentClientsThroughToTheProvider) {
   burst();
   EXPECT_EQ(kClients, mockStats(first)["in_flight_max"].get<int>());
 
-  writeFile(config, oneMockConfig(second.port()));
+  writeFile(g.config, oneMockConfig(second.port()));
   gw.process.signal(SIGHUP);
   ASSERT_TRUE(eventually([&] {
     return request(gw.port, "GET", "/metrics")
@@ -431,10 +445,8 @@ TEST(GatewayTest, DefaultLimitsLetConcurrentClientsThroughToTheProvider) {
 // overflowed a server thread's stack and took the whole gateway down.
 TEST(GatewayTest, DeeplyNestedBodyIsRefusedAndTheGatewayKeepsServing) {
   MockProvider mock;
-  TempDir dir;
-  const std::string config = dir.file("c.yaml");
-  writeFile(config, oneMockConfig(mock.port()));
-  Gateway gw(config, dir.file("gw.log"));
+  OneMockGateway g(mock.port());
+  const Gateway& gw = g.gw;
   ASSERT_GT(gw.port, 0);
   const std::string deep = std::string(300'000, '[') + std::string(300'000, ']');
   const Reply r = request(
@@ -450,10 +462,8 @@ TEST(GatewayTest, DeeplyNestedBodyIsRefusedAndTheGatewayKeepsServing) {
 // leaves the rest to the host's readiness wait, so none may be lost between passes.
 TEST(GatewayTest, ProviderReplyOfManyReadsArrivesWhole) {
   MockProvider mock({"--embedding-dim", "65536"});
-  TempDir dir;
-  const std::string config = dir.file("c.yaml");
-  writeFile(config, oneMockConfig(mock.port()));
-  Gateway gw(config, dir.file("gw.log"));
+  OneMockGateway g(mock.port());
+  const Gateway& gw = g.gw;
   ASSERT_GT(gw.port, 0);
   for (int i = 0; i < 2; ++i) {
     const Reply r =
