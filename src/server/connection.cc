@@ -76,8 +76,8 @@ SteadyTime arrivalOf(msghdr& msg, SteadyTime now) {
 // While a handler works on a request the connection keeps a read pending: it notices a client
 // that goes away (EOF or error -> disconnect callbacks) and picks up a pipelined request, which
 // waits in pending_ until the current response is written. On plain TCP that read goes into the
-// connection's small first_read_ buffer, so an idle connection or a long stream holds no read
-// buffer and no parser (see readRequest()).
+// connection's fixed 2 KiB first_read_ buffer, so an idle connection or a long stream holds no
+// growing read buffer and no parser (see readRequest()).
 //
 // Direct responses: a handler that answers from another thread (the gateway answers from the
 // pool's transport thread) would cost a hop to the I/O thread per response: a wake-up, a queued
@@ -364,8 +364,9 @@ class ConnectionImpl final : public Connection {
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
       // Nothing buffered: the next bytes (a request, or the client leaving) land in first_read_
       // and no read buffer or parser is taken before they come. A long stream or an idle
-      // keep-alive connection then holds neither, which matters at 10,000 of them. (TLS may hold
-      // decrypted bytes the socket no longer shows as readable, so a TLS connection always reads.)
+      // keep-alive connection then holds neither, only those 2 KiB, which matters at 10,000 of
+      // them. (TLS may hold decrypted bytes the socket no longer shows as readable, so a TLS
+      // connection always reads.)
       //
       // A read rather than a wait for readability: Asio re-registers the socket with epoll for
       // every wait (an epoll_ctl per request), and a wait is followed by a read anyway.
