@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include <sys/socket.h>
@@ -632,7 +633,11 @@ class ConnectionImpl final : public Connection {
   }
 
   Stream stream_;
-  std::array<char, kFirstReadBytes> first_read_;  // plain TCP: see readRequest()
+  // Plain TCP only (see readRequest()); a TLS connection always reads through buffer_.
+  struct NoFirstRead {};
+  [[no_unique_address]] std::conditional_t<std::is_same_v<Stream, tcp::socket>,
+                                           std::array<char, kFirstReadBytes>, NoFirstRead>
+      first_read_;
   beast::flat_buffer buffer_;
   SteadyTime parse_started_{};                 // when reading the current request began
   std::optional<SteadyTime> stamped_arrival_;  // its kernel arrival stamp, when there is one
