@@ -31,7 +31,7 @@ const Json* member(const Json& object, const char* key) {
 // JSON parsing is the one place where the JSON library reports by exception; it stays here.
 std::optional<Json> parseJson(std::string_view text, std::string& problem) {
   if (!jsonDepthWithin(text)) {
-    problem = "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    problem = jsonTooDeepMessage();
     return std::nullopt;
   }
   try {

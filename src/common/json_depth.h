@@ -6,6 +6,7 @@
 // before they become trees. Real ones (tool schemas included) stay far below it.
 
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 namespace llmpool {
@@ -16,6 +17,11 @@ inline constexpr int kMaxJsonDepth = 512;
 /** True when no array or object in `text` nests deeper than `max_depth`. Brackets inside strings
  *  do not count. One linear pass, no allocation; it checks nesting only, not syntax. */
 bool jsonDepthWithin(std::string_view text, int max_depth = kMaxJsonDepth);
+
+/** What to tell whoever sent a document jsonDepthWithin() refused. */
+inline std::string jsonTooDeepMessage() {
+  return "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+}
 
 /** Json::parse(text, nullptr, false) that also gives a discarded value for a document nested
  *  deeper than kMaxJsonDepth. */

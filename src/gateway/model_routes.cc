@@ -33,8 +33,7 @@ Route routeOf(Dialect dialect) {
 
 std::optional<Json> parseBody(const server::Request& request, Error& error) {
   if (!jsonDepthWithin(request.body())) {
-    error = Error(ErrorCode::InvalidRequest,
-                  "body: JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    error = Error(ErrorCode::InvalidRequest, "body: " + jsonTooDeepMessage());
     return std::nullopt;
   }
   Json body = Json::parse(request.body(), nullptr, /*allow_exceptions=*/false);
