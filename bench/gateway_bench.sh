@@ -5,8 +5,9 @@
 #   wrk -> llmpool serve -> llmpool mock     (auth-less gateway, pool, codecs)
 # Scenarios: instant mock at 32 connections (RPS, server CPU per request); 50 ms mock at 1
 # connection (added p50) and 256 connections (~5,000 RPS: added p99, share of the 5,120 RPS
-# ceiling); RSS of the gateway idle and after 256 connections; then, when bench/latency_probe is
-# built, the one-connection latency again with the three paths' requests interleaved.
+# ceiling); RSS of the gateway idle and after 256 connections; then, when the bench programs are
+# built, the one-connection latency again with the three paths' requests interleaved
+# (bench/latency_probe) and the latency at a fixed 5,000 RPS, open loop (bench/rate_load).
 # Prints one table row per run, then the ratios against issue 5's targets (computed within the
 # run, so they are less sensitive to the machine's load than the absolute numbers).
 # Usage: bench/gateway_bench.sh PATH/TO/llmpool [duration=10s]
@@ -124,7 +125,7 @@ awk -v gw="$(field one_gw 3)" -v d="$(field one_direct 3)" -v ha="$(field one_ha
   'BEGIN { printf "50 ms, 1 conn: added p50 %+.2f ms (HAProxy %+.2f; target <= 0.15)\n", gw - d, ha - d }'
 awk -v gw="$(field many_gw 4)" -v d="$(field many_direct 4)" -v ha="$(field many_ha 4)" \
     -v rps="$(field many_gw 2)" -v drps="$(field many_direct 2)" -v harps="$(field many_ha 2)" \
-  'BEGIN { printf "50 ms, 256 conns: added p99 %+.2f ms (HAProxy %+.2f; target <= 1); %.1f %% of 5,120 RPS (direct %.1f %%, HAProxy %.1f %%; target >= 98)\n", gw - d, ha - d, rps / 51.2, drps / 51.2, harps / 51.2 }'
+  'BEGIN { printf "50 ms, 256 conns (closed loop): added p99 %+.2f ms (HAProxy %+.2f); %.1f %% of 5,120 RPS (direct %.1f %%, HAProxy %.1f %%; target >= 98)\n", gw - d, ha - d, rps / 51.2, drps / 51.2, harps / 51.2 }'
 echo "gateway RSS: idle $((idle_rss / 1024)) MiB; peak after 256 connections $(( $(hwm_kb "$gwslow_pid") / 1024 )) MiB"
 # One connection again, requests interleaved round by round between the three paths so all see
 # the same machine noise (bench/latency_probe.cc; wrk's 1-connection p50 has 10 µs steps and moves
@@ -135,5 +136,19 @@ if [ -x "$probe" ]; then
   echo "50 ms mock, 1 connection each, interleaved (latency_probe, ${PROBE_ROUNDS:-200} rounds):"
   timeout 300 "$probe" --target "llmpool serve=$gwslow_port" --target "HAProxy=$haslow_port" \
     --target "direct=$slow_port" --rounds "${PROBE_ROUNDS:-200}" --seconds 200
+fi
+# Latency at a fixed rate: requests due every 200 µs whatever the server does, counted from when
+# they were due (bench/rate_load.cc). wrk's 256-connection p99 above is a closed loop's: replies
+# that come in bunches are answered, and the next requests sent, in bunches, and the wait of the
+# last in each bunch is in its p99.
+rate_load=${RATE_LOAD:-$(dirname "$bin")/../../bench/rate_load}
+if [ -x "$rate_load" ]; then
+  echo
+  echo "50 ms mock at 5,000 requests/s, open loop (rate_load, ${RATE_ROUNDS:-4} rounds):"
+  timeout 300 "$rate_load" --target "llmpool serve=$gwslow_port" --target "HAProxy=$haslow_port" \
+    --target "direct=$slow_port" --rate 5000 --rounds "${RATE_ROUNDS:-4}" --window 3 | tee "$out/rate.txt"
+  echo
+  awk -F'|' '$2 ~ /llmpool serve/ {gw = $11} $2 ~ /HAProxy/ {ha = $11}
+    END { printf "50 ms, 5,000 RPS (open loop): added p99 %+.2f ms (HAProxy %+.2f; target <= 1)\n", gw / 1000, ha / 1000 }' "$out/rate.txt"
 fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

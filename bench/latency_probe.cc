@@ -12,31 +12,24 @@
 // (default: the last target): the median and quartiles over rounds of (target − baseline) in the
 // same round. Bounded by --rounds and --seconds; exit 1 on any failed request.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <numeric>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "load_client.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-constexpr std::string_view kBody =
-    R"({"model":"mock-model","messages":[{"role":"system","content":"You are terse."},)"
-    R"({"role":"user","content":"Summarize the benefits of connection pooling."}],"max_tokens":64})";
 
 struct Target {
   std::string name;
@@ -52,42 +45,20 @@ struct Target {
 }
 
 int connectTo(const std::string& host, int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) fail("socket: " + std::string(std::strerror(errno)));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) fail("bad host " + host);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    fail("connect to port " + std::to_string(port) + ": " + std::strerror(errno));
-  }
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::string error;
+  const int fd = bench::connectTo(host, port, 0, error);
+  if (fd < 0) fail(error);
   return fd;
 }
 
-// Reads until `buffer` holds a whole response (Content-Length or chunked); removes it from the
-// buffer and returns its status.
+// Reads until `buffer` holds a whole response; removes it from the buffer and returns its
+// status.
 int readResponse(Target& t) {
   char chunk[16384];
   for (;;) {
-    const size_t head_end = t.buffer.find("\r\n\r\n");
-    if (head_end != std::string::npos) {
-      std::string head = t.buffer.substr(0, head_end);
-      for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      const int status = std::atoi(t.buffer.c_str() + 9);
-      const size_t body_start = head_end + 4;
-      size_t total = std::string::npos;
-      if (const size_t at = head.find("\r\ncontent-length:"); at != std::string::npos) {
-        total = body_start + std::strtoul(head.c_str() + at + 17, nullptr, 10);
-      } else if (head.find("transfer-encoding: chunked") != std::string::npos) {
-        const size_t end = t.buffer.find("\r\n0\r\n\r\n", body_start - 2);
-        if (end != std::string::npos) total = end + 7;
-      }
-      if (total != std::string::npos && t.buffer.size() >= total) {
-        t.buffer.erase(0, total);
-        return status;
-      }
+    if (const bench::ResponseSpan r = bench::scanResponse(t.buffer); r.length != 0) {
+      t.buffer.erase(0, r.length);
+      return r.status;
     }
     const ssize_t n = ::recv(t.fd, chunk, sizeof chunk, 0);
     if (n <= 0) fail(t.name + ": connection closed or failed while reading a response");
@@ -107,12 +78,6 @@ double exchange(Target& t, const std::string& request) {
   const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
   if (status != 200) fail(t.name + ": status " + std::to_string(status));
   return us;
-}
-
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
 }
 
 }  // namespace
@@ -152,10 +117,7 @@ int main(int argc, char** argv) {
                                  [&](const Target& t) { return t.name == baseline; });
   if (base == targets.end()) fail("--baseline " + baseline + " is not a target");
 
-  const std::string request =
-      "POST /v1/chat/completions HTTP/1.1\r\nHost: " + host +
-      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(kBody.size()) +
-      "\r\n\r\n" + std::string(kBody);
+  const std::string request = bench::chatRequest(host);
   for (auto& t : targets) t.fd = connectTo(host, t.port);
   for (int i = 0; i < warmup; ++i) {
     for (auto& t : targets) exchange(t, request);
@@ -180,9 +142,10 @@ int main(int argc, char** argv) {
     std::vector<double> diff;
     for (int r = 0; r < done; ++r) diff.push_back(t.latency_us[r] - base->latency_us[r]);
     std::printf("| %s | %.0f | %.0f | %.0f | %.0f | %+.0f | %+.0f | %+.0f |\n", t.name.c_str(),
-                quantile(t.latency_us, 0.10), quantile(t.latency_us, 0.50),
-                quantile(t.latency_us, 0.90), quantile(t.latency_us, 0.99), quantile(diff, 0.25),
-                quantile(diff, 0.50), quantile(diff, 0.75));
+                bench::quantile(t.latency_us, 0.10), bench::quantile(t.latency_us, 0.50),
+                bench::quantile(t.latency_us, 0.90), bench::quantile(t.latency_us, 0.99),
+                bench::quantile(diff, 0.25), bench::quantile(diff, 0.50),
+                bench::quantile(diff, 0.75));
   }
   for (auto& t : targets) ::close(t.fd);
   return 0;
