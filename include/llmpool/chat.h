@@ -73,6 +73,9 @@ struct ChatChoice {
   std::string finish_reason;
 };
 
+/** The wire dialect a provider's reply was written in (Azure OpenAI speaks OpenAI's). */
+enum class WireDialect { None, OpenAI, Anthropic };
+
 struct ChatResponse {
   std::string id;
   std::string model;    // the model the provider says answered
@@ -85,6 +88,13 @@ struct ChatResponse {
   int attempts = 1;
   double cost_usd = 0.0;
   std::vector<Attempt> attempt_trail;
+  /** The provider's reply body as it arrived, and its dialect, for replies that were not
+   *  streamed; empty and None otherwise. A client that speaks the same dialect can be given it
+   *  unchanged, with what the fields above do not model (OpenAI logprobs, system_fingerprint and
+   *  usage details; Anthropic thinking blocks and cache usage). The pool moves the body here, it
+   *  does not copy it. */
+  std::string provider_body;
+  WireDialect provider_dialect = WireDialect::None;
 
   /** Text of the first choice, "" when there is none. */
   const std::string& text() const {

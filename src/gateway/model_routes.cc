@@ -74,6 +74,20 @@ std::string deploymentForModel(const PoolConfig& config, const std::string& alia
   return found;
 }
 
+// The body of a non-streamed chat reply in the client's dialect. A provider reply in that same
+// dialect goes out as it came (moved out of `r`), so what ChatResponse does not model (logprobs,
+// system_fingerprint, usage details, thinking blocks) reaches the client, and nothing is
+// re-encoded; any other is translated.
+std::string replyBody(Dialect dialect, ChatResponse& r) {
+  const WireDialect wanted =
+      dialect == Dialect::Anthropic ? WireDialect::Anthropic : WireDialect::OpenAI;
+  if (r.provider_dialect == wanted && !r.provider_body.empty()) {
+    return std::move(r.provider_body);
+  }
+  return dialect == Dialect::Anthropic ? dumpJson(providers::toAnthropicResponse(r))
+                                       : providers::openAIChatResponseText(r);
+}
+
 // -------------------------------------------------------------------------------------------
 // ChatExchange: one chat request in flight.
 
@@ -224,12 +238,10 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
     finishLog(status, deployment, attemptsSent(e.attempts), Usage{}, errorCodeName(e.code));
     return;
   }
-  const ChatResponse& r = *result;
+  ChatResponse& r = *result;
   unsigned status = gone ? kClientClosedRequest : 200;
   if (!gone && !stream) {
-    server::Response response =
-        jsonResponse(dialect == Dialect::Anthropic ? dumpJson(providers::toAnthropicResponse(r))
-                                                   : providers::openAIChatResponseText(r));
+    server::Response response = jsonResponse(replyBody(dialect, r));
     setSuccessTrailHeaders(response.base(), r.deployment, r.attempts, r.attempt_trail);
     call.writer.send(std::move(response));
   } else if (!gone) {

@@ -42,6 +42,27 @@ std::string openaiDelta(const WireContext& ctx, std::string_view delta_json,
   return out;
 }
 
+// OpenAI's choices[].logprobs for a non-streamed reply: one entry per word piece, with a made-up
+// but deterministic log probability, the piece's UTF-8 bytes and no alternatives.
+void appendLogprobs(std::string& out, const MockReply& reply) {
+  out.append(R"({"content":[)");
+  for (std::size_t i = 0; i < reply.pieceCount(); ++i) {
+    const std::string_view piece = reply.piece(i);
+    if (i > 0) out.push_back(',');
+    out.append(R"({"token":)");
+    appendJsonString(out, piece);
+    out.append(R"(,"logprob":-0.)");
+    appendInt(out, static_cast<int64_t>(1 + i % 9));
+    out.append(R"(,"bytes":[)");
+    for (std::size_t b = 0; b < piece.size(); ++b) {
+      if (b > 0) out.push_back(',');
+      appendInt(out, static_cast<unsigned char>(piece[b]));
+    }
+    out.append(R"(],"top_logprobs":[]})");
+  }
+  out.append(R"(],"refusal":null})");
+}
+
 std::string sseEvent(std::string_view name, const std::string& data) {
   std::string out;
   out.reserve(16 + name.size() + data.size());
@@ -97,7 +118,13 @@ std::string openaiCompletion(const WireContext& ctx, const MockReply& reply) {
   appendJsonString(out, ctx.model);
   out.append(R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)");
   appendJsonString(out, reply.text);
-  out.append(R"(,"refusal":null},"logprobs":null,"finish_reason":)");
+  out.append(R"(,"refusal":null},"logprobs":)");
+  if (reply.logprobs) {
+    appendLogprobs(out, reply);
+  } else {
+    out.append("null");
+  }
+  out.append(R"(,"finish_reason":)");
   out.append(reply.cut ? R"("length")" : R"("stop")");
   out.append(R"(}],"usage":)");
   appendUsage(out, reply);

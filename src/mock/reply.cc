@@ -75,6 +75,7 @@ class ChatRequestReader {
   bool boolean(bool value) {
     if (top() == Ctx::Root && key() == "stream") out_.stream = value;
     if (top() == Ctx::StreamOptions && key() == "include_usage") out_.include_usage = value;
+    if (top() == Ctx::Root && key() == "logprobs" && !anthropic_) out_.logprobs = value;
     return true;
   }
   bool number_integer(int64_t value) {
@@ -244,6 +245,7 @@ MockReply deriveReply(const ChatPrompt& prompt) {
   }
   reply.prompt_tokens = tokensForChars(prompt.prompt_chars);
   reply.completion_tokens = static_cast<int64_t>(reply.piece_ends.size());
+  reply.logprobs = prompt.logprobs;
   return reply;
 }
 

@@ -25,6 +25,7 @@ struct ChatPrompt {
   std::optional<int64_t> max_tokens;  // max_completion_tokens, else max_tokens
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage (OpenAI)
+  bool logprobs = false;       // logprobs: true (OpenAI): per-token log probabilities
 };
 
 /** Parses a chat request body; InvalidRequest (naming the field) when it is not one. */
@@ -36,6 +37,7 @@ struct MockReply {
   bool cut = false;                     // max_tokens cut it: finish_reason length / max_tokens
   int64_t prompt_tokens = 1;
   int64_t completion_tokens = 0;  // == number of pieces
+  bool logprobs = false;          // the reply carries a log probability per piece
 
   std::size_t pieceCount() const { return piece_ends.size(); }
   std::string_view piece(std::size_t i) const;

@@ -640,6 +640,7 @@ void ClientPoolImpl::onAttemptDone(const std::shared_ptr<Call>& call,
       auto decoded = providers::decodeChat(d.provider.kind, resp);
       if (decoded) {
         usage = decoded->usage;
+        providers::keepProviderBody(d.provider.kind, std::move(resp.body), *decoded);
         call->chat_result = std::move(*decoded);
       } else {
         error = decoded.error();

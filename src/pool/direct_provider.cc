@@ -43,7 +43,10 @@ class DirectProvider final : public ChatCompleter {
         return;
       }
       auto decoded = providers::decodeChat(kind, *r);
-      if (decoded) decoded->deployment = name + "/" + model_;
+      if (decoded) {
+        decoded->deployment = name + "/" + model_;
+        providers::keepProviderBody(kind, std::move(r->body), *decoded);
+      }
       done(std::move(decoded));
     };
     const http::RequestId id = transport_->send(std::move(wire), std::move(callbacks));

@@ -127,6 +127,12 @@ Result<ChatResponse> decodeChat(ProviderKind kind, const http::HttpResponse& res
   return decoded;
 }
 
+void keepProviderBody(ProviderKind kind, std::string&& body, ChatResponse& response) {
+  response.provider_body = std::move(body);
+  response.provider_dialect =
+      kind == ProviderKind::Anthropic ? WireDialect::Anthropic : WireDialect::OpenAI;
+}
+
 Result<http::HttpRequest> encodeEmbeddings(const Endpoint& endpoint,
                                            const EmbeddingRequest& request,
                                            std::string_view upstream_model) {

@@ -30,6 +30,9 @@ http::HttpRequest encodeChat(const Endpoint& endpoint, const ChatRequest& reques
  *  whose body is an error object -> that error, classified like an in-band stream error. */
 Result<ChatResponse> decodeChat(ProviderKind kind, const http::HttpResponse& response);
 
+/** Keeps the body a ChatResponse was decoded from in it (moved), with the provider's dialect. */
+void keepProviderBody(ProviderKind kind, std::string&& body, ChatResponse& response);
+
 /** POST {base_url}/embeddings (Azure: the deployment URL). Anthropic has no embeddings API:
  *  InvalidRequest. */
 Result<http::HttpRequest> encodeEmbeddings(const Endpoint& endpoint,

@@ -575,6 +575,31 @@ TEST(GatewayTest, SlowClientsCannotHoldConnectionSlots) {
   }));
 }
 
+TEST(GatewayTest, AReplyInTheClientsDialectArrivesWithWhatTheCodecDoesNotModel) {
+  // logprobs are not a ChatResponse field: only the provider's own body carries them through.
+  MockProvider mock;
+  OneMockGateway g(mock.port());
+  ASSERT_GT(g.gw.port, 0);
+  Json ask = Json::parse(chatBody("chat", "one two"));
+  ask["logprobs"] = true;
+  Reply r = request(g.gw.port, "POST", "/v1/chat/completions", ask.dump());
+  ASSERT_EQ(200, r.status) << r.body;
+  const Json body = Json::parse(r.body);
+  const Json& choice = body["choices"][0];
+  EXPECT_EQ("mock reply: one two", choice["message"]["content"]);
+  ASSERT_TRUE(choice["logprobs"].is_object()) << r.body;
+  std::string tokens;
+  for (const Json& entry : choice["logprobs"]["content"]) tokens += entry["token"];
+  EXPECT_EQ("mock reply: one two", tokens);
+  EXPECT_EQ("m/mock-model", r.headers["x-llmpool-deployment"]);
+  // Across dialects the reply is translated: an Anthropic client gets a message.
+  Reply translated = request(g.gw.port, "POST", "/v1/messages",
+                             R"({"model":"chat","max_tokens":8,"messages":[)"
+                             R"({"role":"user","content":"hey"}]})");
+  ASSERT_EQ(200, translated.status) << translated.body;
+  EXPECT_EQ("mock reply: hey", Json::parse(translated.body)["content"][0]["text"]);
+}
+
 TEST(GatewayTest, AnthropicDialectEndToEnd) {
   MockProvider mock;
   TempDir dir;

@@ -140,6 +140,31 @@ TEST(MockWireTest, BodiesAreValidJsonInTheirDialect) {
   EXPECT_EQ(oerror["error"]["code"], "rate_limit_exceeded");
 }
 
+TEST(MockWireTest, LogprobsAreGivenPerWordOnlyWhenAskedFor) {
+  const std::string_view asked =
+      R"({"model":"m","logprobs":true,"messages":[{"role":"user","content":"é b"}]})";
+  auto prompt = *parseChatRequest(asked, Endpoint::ChatCompletions);
+  MockReply reply = deriveReply(prompt);
+  const WireContext ctx{"chatcmpl-1", prompt.model, 1700000000};
+  Json body = Json::parse(openaiCompletion(ctx, reply));
+  const Json& content = body["choices"][0]["logprobs"]["content"];
+  ASSERT_EQ(content.size(), reply.pieceCount());  // "mock", " reply:", " é", " b"
+  std::string joined;
+  for (const Json& entry : content) {
+    joined += entry["token"].get<std::string>();
+    EXPECT_LT(entry["logprob"].get<double>(), 0.0);
+    EXPECT_EQ(entry["bytes"].size(), entry["token"].get<std::string>().size());
+    EXPECT_TRUE(entry["top_logprobs"].is_array());
+  }
+  EXPECT_EQ(joined, reply.text);
+  EXPECT_EQ(content[2]["bytes"], Json::parse("[32,195,169]"));  // " é" as UTF-8 bytes
+
+  auto plain = *parseChatRequest(R"({"model":"m","messages":[{"role":"user","content":"b"}]})",
+                                 Endpoint::ChatCompletions);
+  EXPECT_TRUE(
+      Json::parse(openaiCompletion(ctx, deriveReply(plain)))["choices"][0]["logprobs"].is_null());
+}
+
 TEST(MockWireTest, OpenAiStreamScriptHasOneEventPerWordAndEndsWithDone) {
   auto prompt = *parseChatRequest(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})",
                                   Endpoint::ChatCompletions);

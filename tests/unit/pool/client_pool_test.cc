@@ -134,6 +134,38 @@ TEST_F(ClientPoolTest, SendsTheUpstreamModelNotTheAliasAndReportsTheDeployment) 
   EXPECT_NEAR(s.cost_usd, 0.02, 1e-9);
 }
 
+TEST_F(ClientPoolTest, TheProviderReplyBodyComesWithTheResponseInItsDialect) {
+  config_.providers.push_back(
+      {.name = "claude", .kind = ProviderKind::Anthropic, .base_url = "http://claude/v1"});
+  useRoute({{.provider = "primary", .model = "m"}});
+  config_.models["anthropic"] = {{.provider = "claude", .model = "c"}};
+  build();
+  // A field ChatResponse has no member for, which only the body keeps.
+  const std::string openai_body =
+      R"({"id":"chatcmpl-1","object":"chat.completion","created":1,)"
+      R"("model":"m","system_fingerprint":"fp_1","choices":[{"index":0,)"
+      R"("message":{"role":"assistant","content":"hi"},"logprobs":null,)"
+      R"("finish_reason":"stop"}],"usage":{"prompt_tokens":3,)"
+      R"("completion_tokens":1,"total_tokens":4}})";
+  const std::string anthropic_body =
+      R"({"id":"msg_1","type":"message","role":"assistant","model":"c","content":[)"
+      R"({"type":"thinking","thinking":"hm","signature":"s"},{"type":"text","text":"hi"}],)"
+      R"("stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,)"
+      R"("output_tokens":1,"cache_read_input_tokens":2}})";
+  transport_.setScript([&](const http::HttpRequest& request) {
+    return reply(200, toHost(request, "claude") ? anthropic_body : openai_body);
+  });
+  auto openai = run(hello());
+  ASSERT_TRUE(openai.has_value()) << openai.error().describe();
+  EXPECT_EQ(openai->provider_body, openai_body);
+  EXPECT_EQ(openai->provider_dialect, WireDialect::OpenAI);
+  auto anthropic = run(hello("anthropic"));
+  ASSERT_TRUE(anthropic.has_value()) << anthropic.error().describe();
+  EXPECT_EQ(anthropic->text(), "hi");
+  EXPECT_EQ(anthropic->provider_body, anthropic_body);
+  EXPECT_EQ(anthropic->provider_dialect, WireDialect::Anthropic);
+}
+
 TEST_F(ClientPoolTest, UnknownAliasIsNotFoundAndNothingIsSent) {
   useRoute({{.provider = "primary", .model = "m"}});
   build();
@@ -391,6 +423,9 @@ TEST_F(ClientPoolTest, StreamDeliversChunksAndAssemblesTheResponse) {
   ASSERT_TRUE(out->has_value()) << out->error().describe();
   EXPECT_EQ((*out)->text(), "Hello");
   EXPECT_GE(pieces.size(), 2u);
+  // An assembled stream has no single body to hand on.
+  EXPECT_TRUE((*out)->provider_body.empty());
+  EXPECT_EQ((*out)->provider_dialect, WireDialect::None);
 }
 
 TEST_F(ClientPoolTest, StreamIsNotRetriedAfterItsFirstChunkReachedTheCaller) {
