@@ -255,6 +255,8 @@ class ConnectionImpl final : public Connection {
     if (direct_done_.load(std::memory_order_acquire) != 0) syncDirect(false);
   }
 
+  bool busy() const override { return active_ != 0; }
+
   // ---- Worker operations ---------------------------------------------------------------------
 
   void drain() override {

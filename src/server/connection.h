@@ -60,6 +60,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /** Takes note of a response sendFromAnyThread() completed (keep-alive deadline, next request).
    *  Called by the worker's sweep so an idle connection cannot escape its read timeout. */
   virtual void collectDirectResponse() = 0;
+  /** True while a request is being answered (after collectDirectResponse()). */
+  virtual bool busy() const = 0;
 
   Executor executor() const { return executor_; }
   /** True once the connection is closed (by either side). Readable from any thread. */

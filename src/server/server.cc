@@ -11,7 +11,6 @@
 
 #include "common/thread_name.h"
 #include "server/connection.h"
-#include "server/thread_slice.h"
 
 namespace llmpool::server {
 
@@ -94,9 +93,9 @@ void Server::start() {
   }
   asio::post(workers_[0]->context(), [this] { accept(); });
   for (auto& worker : workers_) {
-    threads_.emplace_back([w = worker.get(), slice = shared_->options.thread_slice] {
+    // The scheduler slice is the worker's to set, while it is busy (Worker::adaptSlice).
+    threads_.emplace_back([w = worker.get()] {
       setCurrentThreadName("llmpool-http");
-      if (slice.count() > 0) requestSchedulerSlice(slice);
       auto guard = asio::make_work_guard(w->context());
       w->loopHost().threadStarted();
       w->context().run();

@@ -33,7 +33,8 @@ struct ServerOptions {
   std::size_t max_buffered_bytes = 16u << 20;
   /** Connections beyond this are accepted and closed at once (counted as rejected). */
   std::size_t max_connections = 10'000;
-  /** Scheduler slice the I/O threads ask for (server/thread_slice.h); 0 leaves the kernel's. */
+  /** Scheduler slice an I/O thread asks for while it is busy (server/thread_slice.h,
+   *  Worker::adaptSlice); 0 leaves the kernel's always. */
   std::chrono::microseconds thread_slice{0};
   /** Ask the kernel to timestamp arriving data (SO_TIMESTAMPNS) on plain-TCP connections, so
    *  ResponseWriter::arrivedAt() is when a request's first bytes reached the socket, not when a

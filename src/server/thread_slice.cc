@@ -27,18 +27,26 @@ bool readAttr(SchedAttr& attr) {
   return ::syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0;
 }
 
-}  // namespace
-
-bool requestSchedulerSlice(std::chrono::microseconds slice) {
+// Writes `runtime_ns` as the calling thread's slice request (0: the kernel's default).
+bool writeSlice(uint64_t runtime_ns) {
   SchedAttr attr;
-  if (slice.count() <= 0 || !readAttr(attr) || attr.sched_policy != SCHED_OTHER) return false;
+  if (!readAttr(attr) || attr.sched_policy != SCHED_OTHER) return false;
   attr.size = sizeof attr;
   attr.sched_flags = 0;
-  attr.sched_runtime = static_cast<uint64_t>(slice.count()) * 1000;  // nanoseconds
+  attr.sched_runtime = runtime_ns;
   attr.sched_deadline = attr.sched_period = 0;
   // sched_nice and the policy are written back as read: an operator's `nice` stays.
   return ::syscall(SYS_sched_setattr, 0, &attr, 0) == 0;
 }
+
+}  // namespace
+
+bool requestSchedulerSlice(std::chrono::microseconds slice) {
+  if (slice.count() <= 0) return false;
+  return writeSlice(static_cast<uint64_t>(slice.count()) * 1000);  // nanoseconds
+}
+
+bool restoreDefaultSchedulerSlice() { return writeSlice(0); }
 
 std::chrono::microseconds currentSchedulerSlice() {
   SchedAttr attr;

@@ -14,6 +14,10 @@ namespace llmpool::server {
  *  not SCHED_OTHER (an operator's choice) are left alone. Returns false when nothing was set. */
 bool requestSchedulerSlice(std::chrono::microseconds slice);
 
+/** Gives the calling thread the kernel's default slice again (a SCHED_OTHER thread only).
+ *  Returns false when nothing was set. */
+bool restoreDefaultSchedulerSlice();
+
 /** The slice the kernel reports for the calling thread (0 when it keeps none, or on error). */
 std::chrono::microseconds currentSchedulerSlice();
 

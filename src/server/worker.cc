@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "server/connection.h"
+#include "server/thread_slice.h"
 
 namespace llmpool::server {
 
@@ -50,14 +51,37 @@ void Worker::sweep() {
   // Collect first: closing unlinks from the list being walked. Holding shared_ptrs keeps each
   // connection alive through its close().
   std::vector<std::shared_ptr<Connection>> expired;
+  size_t busy = 0;
   for (Connection* c = head_; c; c = c->next_) {
     // A response written by another thread arms the keep-alive deadline only once noted here or
     // by the connection's next I/O event.
     c->collectDirectResponse();
+    busy += c->busy();
     if (c->deadline_ > now) continue;
     if (auto alive = c->weak_from_this().lock()) expired.push_back(std::move(alive));
   }
   for (auto& c : expired) c->close(false);
+  adaptSlice(busy);
+}
+
+// Short slices pay off when a thread has many requests in progress: it then wakes peers (the
+// provider, clients) in the middle of a batch of work, and with the default slice a woken peer
+// takes the CPU and the rest of the batch waits. With one or two requests there is no batch, and
+// the short slice costs instead: the thread, woken by a client's request, preempts that client
+// on its CPU and drifts to the client's CPU, the provider's answer then comes in on the other
+// one, and the response has to wake the client across CPUs (on a VM, a halted vCPU, tens of
+// microseconds; docs/benchmarks.md, "Scheduler slices"). The thread therefore asks for the short
+// slice only while busy, sampled at each sweep, with a gap between the two thresholds so that a
+// load at the edge does not flip it every sweep.
+void Worker::adaptSlice(size_t busy) {
+  const auto slice = shared_->options.thread_slice;
+  if (slice.count() <= 0) return;
+  if (!short_slice_ && busy >= kBusyForShortSlice) {
+    short_slice_ = requestSchedulerSlice(slice);
+  } else if (short_slice_ && busy <= kBusyForDefaultSlice) {
+    restoreDefaultSchedulerSlice();
+    short_slice_ = false;
+  }
 }
 
 void Worker::drainAll() {

@@ -53,8 +53,14 @@ class Worker {
   /** Stop phase 2: everything closes now. */
   void closeAll();
 
+  /** Requests being answered on this thread at or above which it asks for the short scheduler
+   *  slice (ServerOptions::thread_slice), and at or below which it gives it up again. */
+  static constexpr size_t kBusyForShortSlice = 4;
+  static constexpr size_t kBusyForDefaultSlice = 1;
+
  private:
   void sweep();
+  void adaptSlice(size_t busy);
 
   // Member order matters: context_ is destroyed before the list and shared state that the
   // connections it still owns touch in their destructors, and after the timer that uses it.
@@ -62,6 +68,7 @@ class Worker {
   std::chrono::milliseconds sweep_interval_;
   Connection* head_ = nullptr;  // open connections (intrusive list)
   bool stopping_ = false;
+  bool short_slice_ = false;  // this thread asked the kernel for options.thread_slice
   // NOTE: one io_context per thread with concurrency hint 1: a connection lives on one thread,
   // so handlers never contend and no strand is needed.
   boost::asio::io_context context_{1};
