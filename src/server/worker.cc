@@ -70,9 +70,9 @@ void Worker::sweep() {
 // the short slice costs instead: the thread, woken by a client's request, preempts that client
 // on its CPU and drifts to the client's CPU, the provider's answer then comes in on the other
 // one, and the response has to wake the client across CPUs (on a VM, a halted vCPU, tens of
-// microseconds; docs/benchmarks.md, "Scheduler slices"). The thread therefore asks for the short
-// slice only while busy, sampled at each sweep, with a gap between the two thresholds so that a
-// load at the edge does not flip it every sweep.
+// microseconds; docs/benchmarks.md, Gateway, "...scheduler slices only while busy"). The thread
+// therefore asks for the short slice only while busy, sampled at each sweep, with a gap between
+// the two thresholds so that a load at the edge does not flip it every sweep.
 void Worker::adaptSlice(size_t busy) {
   const auto slice = shared_->options.thread_slice;
   if (slice.count() <= 0) return;
