@@ -118,6 +118,11 @@ struct ChatChunk {
    *  and how many attempts were sent (later chunks leave them empty: the stream cannot move). */
   std::string deployment;
   int attempts = 0;
+  /** The data of the provider's stream event this chunk came from, as it arrived, when the
+   *  provider speaks the OpenAI dialect and the event made exactly this one chunk; empty
+   *  otherwise. An OpenAI-dialect client can be given it unchanged, with what the fields above
+   *  do not model (logprobs, system_fingerprint, usage details). */
+  std::string provider_data;
 };
 
 struct EmbeddingRequest {

@@ -12,6 +12,7 @@
 
 #include "common/json_depth.h"
 #include "gateway/attempt_headers.h"
+#include "gateway/stream_usage.h"
 #include "providers/anthropic_inbound.h"
 #include "providers/anthropic_stream_encoder.h"
 #include "providers/openai_inbound.h"
@@ -195,17 +196,24 @@ bool ChatExchange::onChunk(const ChatChunk& chunk) {
     if (!events.empty()) call.writer.writeChunk(std::move(events));
     return true;
   }
-  if (chunk.usage && !client_usage) {
+  const bool strip_usage = !client_usage;  // usage is always asked of the provider
+  if (chunk.usage && strip_usage) {
     const bool usage_only = chunk.role.empty() && chunk.content.empty() &&
                             chunk.tool_calls.is_null() && !chunk.finish_reason;
     if (usage_only) return true;
+  }
+  if (chunk.usage && !strip_usage) usage_sent = true;
+  // The provider's own event when it has one (OpenAI dialect), so that what the chunk does not
+  // model (logprobs and the like) reaches the client; else the chunk re-encoded.
+  std::string data = strip_usage ? withoutUsage(chunk.provider_data) : chunk.provider_data;
+  if (data.empty() && strip_usage && chunk.usage) {
     ChatChunk stripped = chunk;
     stripped.usage.reset();
-    call.writer.writeChunk("data: " + dumpJson(providers::toOpenAIChunk(stripped)) + "\n\n");
-    return true;
+    data = dumpJson(providers::toOpenAIChunk(stripped));
+  } else if (data.empty()) {
+    data = dumpJson(providers::toOpenAIChunk(chunk));
   }
-  if (chunk.usage) usage_sent = true;
-  call.writer.writeChunk("data: " + dumpJson(providers::toOpenAIChunk(chunk)) + "\n\n");
+  call.writer.writeChunk("data: " + data + "\n\n");
   return true;
 }
 

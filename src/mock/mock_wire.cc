@@ -1,6 +1,7 @@
 #include "mock/mock_wire.h"
 
 #include <cstring>
+#include <optional>
 
 #include "mock/json_text.h"
 
@@ -29,38 +30,54 @@ void appendChunkStart(std::string& out, const WireContext& ctx) {
   out.append(R"(,"choices":)");
 }
 
-std::string openaiDelta(const WireContext& ctx, std::string_view delta_json,
-                        std::string_view finish) {
-  std::string out;
-  out.reserve(160 + delta_json.size());
-  appendChunkStart(out, ctx);
-  out.append(R"([{"index":0,"delta":)");
-  out.append(delta_json);
-  out.append(R"(,"logprobs":null,"finish_reason":)");
-  out.append(finish);
-  out.append("}]}\n\n");
+// One entry of OpenAI's logprobs.content for word piece `i`: a made-up but deterministic log
+// probability, the piece's UTF-8 bytes and no alternatives.
+void appendLogprobEntry(std::string& out, const MockReply& reply, std::size_t i) {
+  const std::string_view piece = reply.piece(i);
+  out.append(R"({"token":)");
+  appendJsonString(out, piece);
+  out.append(R"(,"logprob":-0.)");
+  appendInt(out, static_cast<int64_t>(1 + i % 9));
+  out.append(R"(,"bytes":[)");
+  for (std::size_t b = 0; b < piece.size(); ++b) {
+    if (b > 0) out.push_back(',');
+    appendInt(out, static_cast<unsigned char>(piece[b]));
+  }
+  out.append(R"(],"top_logprobs":[]})");
+}
+
+// choices[].logprobs: of the whole reply, or (streamed) of piece `only`.
+std::string logprobsJson(const MockReply& reply, std::optional<std::size_t> only = {}) {
+  std::string out = R"({"content":[)";
+  if (only) {
+    appendLogprobEntry(out, reply, *only);
+  } else {
+    for (std::size_t i = 0; i < reply.pieceCount(); ++i) {
+      if (i > 0) out.push_back(',');
+      appendLogprobEntry(out, reply, i);
+    }
+  }
+  out.append(R"(],"refusal":null})");
   return out;
 }
 
-// OpenAI's choices[].logprobs for a non-streamed reply: one entry per word piece, with a made-up
-// but deterministic log probability, the piece's UTF-8 bytes and no alternatives.
-void appendLogprobs(std::string& out, const MockReply& reply) {
-  out.append(R"({"content":[)");
-  for (std::size_t i = 0; i < reply.pieceCount(); ++i) {
-    const std::string_view piece = reply.piece(i);
-    if (i > 0) out.push_back(',');
-    out.append(R"({"token":)");
-    appendJsonString(out, piece);
-    out.append(R"(,"logprob":-0.)");
-    appendInt(out, static_cast<int64_t>(1 + i % 9));
-    out.append(R"(,"bytes":[)");
-    for (std::size_t b = 0; b < piece.size(); ++b) {
-      if (b > 0) out.push_back(',');
-      appendInt(out, static_cast<unsigned char>(piece[b]));
-    }
-    out.append(R"(],"top_logprobs":[]})");
-  }
-  out.append(R"(],"refusal":null})");
+// One chat.completion.chunk event. With stream_options.include_usage, OpenAI gives every event
+// before the usage event `"usage":null`; so does the mock.
+std::string openaiDelta(const WireContext& ctx, std::string_view delta_json,
+                        std::string_view finish, bool usage_null,
+                        std::string_view logprobs = "null") {
+  std::string out;
+  out.reserve(176 + delta_json.size() + logprobs.size());
+  appendChunkStart(out, ctx);
+  out.append(R"([{"index":0,"delta":)");
+  out.append(delta_json);
+  out.append(R"(,"logprobs":)");
+  out.append(logprobs);
+  out.append(R"(,"finish_reason":)");
+  out.append(finish);
+  out.append(usage_null ? R"(}],"usage":null})" : "}]}");
+  out.append("\n\n");
+  return out;
 }
 
 std::string sseEvent(std::string_view name, const std::string& data) {
@@ -119,11 +136,7 @@ std::string openaiCompletion(const WireContext& ctx, const MockReply& reply) {
   out.append(R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)");
   appendJsonString(out, reply.text);
   out.append(R"(,"refusal":null},"logprobs":)");
-  if (reply.logprobs) {
-    appendLogprobs(out, reply);
-  } else {
-    out.append("null");
-  }
+  out.append(reply.logprobs ? logprobsJson(reply) : "null");
   out.append(R"(,"finish_reason":)");
   out.append(reply.cut ? R"("length")" : R"("stop")");
   out.append(R"(}],"usage":)");
@@ -135,16 +148,19 @@ std::string openaiCompletion(const WireContext& ctx, const MockReply& reply) {
 StreamScript openaiStream(const WireContext& ctx, const MockReply& reply, bool include_usage) {
   StreamScript script;
   script.events.reserve(reply.pieceCount() + 4);
-  script.events.push_back(openaiDelta(ctx, R"({"role":"assistant","content":""})", "null"));
+  script.events.push_back(
+      openaiDelta(ctx, R"({"role":"assistant","content":""})", "null", include_usage));
   script.first_content = 1;
   for (std::size_t i = 0; i < reply.pieceCount(); ++i) {
     std::string delta = R"({"content":)";
     appendJsonString(delta, reply.piece(i));
     delta.push_back('}');
-    script.events.push_back(openaiDelta(ctx, delta, "null"));
+    script.events.push_back(openaiDelta(ctx, delta, "null", include_usage,
+                                        reply.logprobs ? logprobsJson(reply, i) : "null"));
   }
   script.content_count = reply.pieceCount();
-  script.events.push_back(openaiDelta(ctx, "{}", reply.cut ? R"("length")" : R"("stop")"));
+  script.events.push_back(
+      openaiDelta(ctx, "{}", reply.cut ? R"("length")" : R"("stop")", include_usage));
   if (include_usage) {
     std::string usage;
     appendChunkStart(usage, ctx);

@@ -25,7 +25,7 @@ struct ChatPrompt {
   std::optional<int64_t> max_tokens;  // max_completion_tokens, else max_tokens
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage (OpenAI)
-  bool logprobs = false;       // logprobs: true (OpenAI): per-token log probabilities
+  bool logprobs = false;       // logprobs: true (OpenAI): per-piece log probabilities
 };
 
 /** Parses a chat request body; InvalidRequest (naming the field) when it is not one. */

@@ -93,6 +93,9 @@ class OpenAIStreamDecoder final : public ChatStreamDecoder {
       if (chunks.empty()) chunks.push_back(make(0));
       chunks.back().usage = usage;
     }
+    // An event that is one chunk can be handed on as it came; one that several choices share
+    // cannot (each chunk is one choice).
+    if (chunks.size() == 1) chunks.front().provider_data = data;
     for (auto& chunk : chunks) emit(std::move(chunk));
     return {};
   }

@@ -592,6 +592,24 @@ TEST(GatewayTest, AReplyInTheClientsDialectArrivesWithWhatTheCodecDoesNotModel) 
   for (const Json& entry : choice["logprobs"]["content"]) tokens += entry["token"];
   EXPECT_EQ("mock reply: one two", tokens);
   EXPECT_EQ("m/mock-model", r.headers["x-llmpool-deployment"]);
+  // Streamed too: every content chunk arrives with its logprobs. The client did not ask for
+  // usage, so no chunk mentions it (the gateway asks the provider for usage regardless).
+  ask["stream"] = true;
+  Reply streamed = request(g.gw.port, "POST", "/v1/chat/completions", ask.dump());
+  ASSERT_EQ(200, streamed.status) << streamed.body;
+  std::string content, streamed_tokens;
+  std::istringstream lines(streamed.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("data: {")) continue;
+    const Json chunk = Json::parse(line.substr(6));
+    EXPECT_FALSE(chunk.contains("usage")) << line;
+    const Json& c = chunk["choices"][0];
+    if (!c["delta"].contains("content") || c["delta"]["content"] == "") continue;
+    content += c["delta"]["content"].get<std::string>();
+    for (const Json& entry : c["logprobs"]["content"]) streamed_tokens += entry["token"];
+  }
+  EXPECT_EQ("mock reply: one two", content);
+  EXPECT_EQ(content, streamed_tokens);
   // Across dialects the reply is translated: an Anthropic client gets a message.
   Reply translated = request(g.gw.port, "POST", "/v1/messages",
                              R"({"model":"chat","max_tokens":8,"messages":[)"

@@ -58,12 +58,21 @@ test('openai: non-streaming completion, with the attempt headers', { timeout: 15
   assert.equal(response.headers.get('x-llmpool-attempts'), '1');
 });
 
-test('openai: logprobs the provider returns reach the SDK', { timeout: 15000 }, async () => {
+test('openai: logprobs the provider returns reach the SDK, streamed or not', { timeout: 15000 }, async () => {
   const data = await openai(gateway.port).chat.completions.create({
     model: 'chat', messages: [{ role: 'user', content: 'a b' }], logprobs: true,
   });
   const tokens = data.choices[0].logprobs.content.map((entry) => entry.token);
   assert.equal(tokens.join(''), 'mock reply: a b');
+  // Streamed: each content chunk brings the logprobs of its own piece.
+  const stream = await openai(gateway.port).chat.completions.create({
+    model: 'chat', messages: [{ role: 'user', content: 'a b' }], logprobs: true, stream: true,
+  });
+  let streamed = '';
+  for await (const chunk of stream) {
+    for (const entry of chunk.choices[0]?.logprobs?.content ?? []) streamed += entry.token;
+  }
+  assert.equal(streamed, 'mock reply: a b');
 });
 
 test('openai: streaming completion read chunk by chunk', { timeout: 15000 }, async () => {

@@ -159,6 +159,16 @@ TEST(MockWireTest, LogprobsAreGivenPerWordOnlyWhenAskedFor) {
   EXPECT_EQ(joined, reply.text);
   EXPECT_EQ(content[2]["bytes"], Json::parse("[32,195,169]"));  // " é" as UTF-8 bytes
 
+  // Streamed, each content event carries the log probability of its own piece.
+  StreamScript script = openaiStream(ctx, reply, false);
+  for (std::size_t i = 0; i < reply.pieceCount(); ++i) {
+    const std::string& event = script.events[script.first_content + i];
+    const Json chunk = Json::parse(event.substr(6));  // after "data: "
+    const Json& entries = chunk["choices"][0]["logprobs"]["content"];
+    ASSERT_EQ(entries.size(), 1u) << event;
+    EXPECT_EQ(entries[0]["token"], chunk["choices"][0]["delta"]["content"]);
+  }
+
   auto plain = *parseChatRequest(R"({"model":"m","messages":[{"role":"user","content":"b"}]})",
                                  Endpoint::ChatCompletions);
   EXPECT_TRUE(

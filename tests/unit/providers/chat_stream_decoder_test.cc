@@ -89,7 +89,7 @@ std::string render(const std::vector<ChatChunk>& chunks) {
          (c.usage ? std::to_string(c.usage->prompt_tokens) + "/" +
                         std::to_string(c.usage->completion_tokens)
                   : "-") +
-         "\n";
+         "|" + c.provider_data + "\n";
   }
   return s;
 }
@@ -116,6 +116,32 @@ TEST(OpenAIStreamDecoderTest, RecordedStream) {
   ASSERT_EQ(r.choices.size(), 1u);
   EXPECT_EQ(r.choices[0].finish_reason, "stop");
   EXPECT_EQ(r.usage.total_tokens, 11);
+}
+
+TEST(OpenAIStreamDecoderTest, AOneChoiceEventKeepsItsDataForForwarding) {
+  Decoded d = decode(ProviderKind::OpenAI, kOpenAIStream);
+  ASSERT_TRUE(d.finished);
+  ASSERT_EQ(d.chunks.size(), 4u);
+  // Each chunk carries its event's data exactly: the text between "data: " and the blank line.
+  size_t from = 0;
+  for (const ChatChunk& chunk : d.chunks) {
+    from = kOpenAIStream.find("data: ", from) + 6;
+    const size_t end = kOpenAIStream.find("\n\n", from);
+    EXPECT_EQ(chunk.provider_data, kOpenAIStream.substr(from, end - from));
+    from = end;
+  }
+  // Two choices in one event: neither chunk is the whole event.
+  Decoded two = decode(ProviderKind::OpenAI,
+                       "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+                       "\"a\"}},{\"index\":1,\"delta\":{\"content\":\"b\"}}]}\n\ndata: [DONE]\n\n");
+  ASSERT_TRUE(two.finished);
+  ASSERT_EQ(two.chunks.size(), 2u);
+  EXPECT_TRUE(two.chunks[0].provider_data.empty());
+  EXPECT_TRUE(two.chunks[1].provider_data.empty());
+  // Another dialect's events are never handed on as OpenAI's.
+  for (const ChatChunk& chunk : decode(ProviderKind::Anthropic, kAnthropicStream).chunks) {
+    EXPECT_TRUE(chunk.provider_data.empty());
+  }
 }
 
 TEST(OpenAIStreamDecoderTest, EverySplitGivesTheSameChunks) {
