@@ -102,7 +102,7 @@ class Runner {
     }
   }
 
-  // One window of load on `t`; returns when its last answer is in.
+  // One window of load on target `index`; returns when its last answer is in.
   Window run(size_t index) {
     Target& t = (*targets_)[index];
     Window w;

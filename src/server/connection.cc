@@ -77,8 +77,9 @@ SteadyTime arrivalOf(msghdr& msg, SteadyTime now) {
 // While a handler works on a request the connection keeps a read pending: it notices a client
 // that goes away (EOF or error -> disconnect callbacks) and picks up a pipelined request, which
 // waits in pending_ until the current response is written. On plain TCP that read goes into the
-// connection's fixed 2 KiB first_read_ buffer, so an idle connection or a long stream holds no
-// growing read buffer and no parser (see readRequest()).
+// connection's fixed 2 KiB first_read_ buffer (with arrival stamps on: a wait for readability),
+// so an idle connection or a long stream holds no growing read buffer and no parser (see
+// readRequest()).
 //
 // Direct responses: a handler that answers from another thread (the gateway answers from the
 // pool's transport thread) would cost a hop to the I/O thread per response: a wake-up, a queued
