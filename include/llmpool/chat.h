@@ -118,11 +118,18 @@ struct ChatChunk {
    *  and how many attempts were sent (later chunks leave them empty: the stream cannot move). */
   std::string deployment;
   int attempts = 0;
-  /** The data of the provider's stream event this chunk came from, as it arrived, when the
-   *  provider speaks the OpenAI dialect and the event made exactly this one chunk; empty
-   *  otherwise. An OpenAI-dialect client can be given it unchanged, with what the fields above
-   *  do not model (logprobs, system_fingerprint, usage details). */
+  /** Only when the request asked for them (RequestOptions::provider_events): the provider's
+   *  stream event this chunk came from, as it arrived, for a client of the same dialect to be
+   *  given unchanged, with what the fields above do not model (OpenAI logprobs and usage
+   *  details; Anthropic thinking and signature deltas, citations, pings). OpenAI: the event's
+   *  data, on a chunk that is the whole event (an event of several choices has none). Anthropic:
+   *  every event, on the one chunk it made, or on a chunk of its own (`only_event`) when it made
+   *  none; `provider_event` is the SSE event name. Empty and None otherwise. */
   std::string provider_data;
+  std::string provider_event;
+  WireDialect provider_dialect = WireDialect::None;
+  /** The chunk exists only to carry provider_data: its event made no chunk. */
+  bool only_event = false;
 };
 
 struct EmbeddingRequest {

@@ -27,6 +27,10 @@ struct RequestOptions {
   /** Free-form priority tag, reported in stats and logs (admission is FIFO). */
   int priority = 0;
   std::map<std::string, std::string> metadata;
+  /** Streams: chunks carry the provider's own events (ChatChunk::provider_data), for a caller
+   *  that hands them on unchanged; an event that makes no chunk then comes on a chunk of its own
+   *  (ChatChunk::only_event). Off, chunks carry no copy of the events. */
+  bool provider_events = false;
 };
 
 using ChatCallback = std::function<void(Result<ChatResponse>)>;

@@ -16,6 +16,7 @@
 #include "providers/anthropic_inbound.h"
 #include "providers/anthropic_stream_encoder.h"
 #include "providers/openai_inbound.h"
+#include "providers/sse_decoder.h"
 #include "providers/wire_util.h"
 
 namespace llmpool::gateway {
@@ -109,11 +110,13 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
   std::string alias;
 
   std::mutex mu;
-  RequestHandle handle;       // guarded by mu
-  bool disconnected = false;  // guarded by mu
-  bool head_sent = false;     // guarded by mu
-  bool usage_sent = false;    // guarded by mu
-  bool done = false;          // guarded by mu
+  RequestHandle handle;        // guarded by mu
+  bool disconnected = false;   // guarded by mu
+  bool head_sent = false;      // guarded by mu
+  bool usage_sent = false;     // guarded by mu
+  bool done = false;           // guarded by mu
+  bool raw_events = false;     // the provider's own events go out (Anthropic); guarded by mu
+  bool raw_stop_sent = false;  // ... and its message_stop did; guarded by mu
   std::optional<Duration> ttft;
   std::unique_ptr<providers::AnthropicStreamEncoder> encoder;  // Anthropic only; guarded by mu
 
@@ -132,6 +135,8 @@ void ChatExchange::start(ChatRequest request) {
   // Usage is always asked of the provider (logs, metrics and the key's tpm need it); the client
   // gets the usage chunk only if it asked.
   request.include_usage = true;
+  // A provider of the client's dialect streams its own events through unchanged (onChunk).
+  options.provider_events = stream;
   const auto self = shared_from_this();
   call.writer.onDisconnect([weak = weak_from_this()] {
     if (auto s = weak.lock()) s->onDisconnect();
@@ -192,10 +197,20 @@ bool ChatExchange::onChunk(const ChatChunk& chunk) {
     }
   }
   if (dialect == Dialect::Anthropic) {
+    if (chunk.provider_dialect == WireDialect::Anthropic) {
+      // The provider's event as it came: thinking and signature deltas, citations and pings,
+      // which the chunk does not model, reach the client.
+      raw_events = true;
+      raw_stop_sent = raw_stop_sent || chunk.provider_event == "message_stop";
+      call.writer.writeChunk(providers::sseEventText(chunk.provider_event, chunk.provider_data));
+      return true;
+    }
+    if (chunk.only_event) return true;
     std::string events = encoder->encode(chunk);
     if (!events.empty()) call.writer.writeChunk(std::move(events));
     return true;
   }
+  if (chunk.only_event) return true;       // another dialect's event, with nothing to translate
   const bool strip_usage = !client_usage;  // usage is always asked of the provider
   if (chunk.usage && strip_usage) {
     const bool usage_only = chunk.role.empty() && chunk.content.empty() &&
@@ -205,7 +220,9 @@ bool ChatExchange::onChunk(const ChatChunk& chunk) {
   if (chunk.usage && !strip_usage) usage_sent = true;
   // The provider's own event when it has one (OpenAI dialect), so that what the chunk does not
   // model (logprobs and the like) reaches the client; else the chunk re-encoded.
-  std::string data = strip_usage ? withoutUsage(chunk.provider_data) : chunk.provider_data;
+  const std::string_view own =
+      chunk.provider_dialect == WireDialect::OpenAI ? chunk.provider_data : std::string_view();
+  std::string data = strip_usage ? withoutUsage(own) : std::string(own);
   if (data.empty() && strip_usage && chunk.usage) {
     ChatChunk stripped = chunk;
     stripped.usage.reset();
@@ -257,7 +274,14 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
     // An SSE comment (ignored by clients) carries the final trail for anyone reading raw.
     std::string tail =
         ": llmpool deployment=" + r.deployment + " attempts=" + std::to_string(r.attempts) + "\n\n";
-    if (dialect == Dialect::Anthropic) {
+    if (dialect == Dialect::Anthropic && raw_events) {
+      // The provider's message_delta and message_stop went out as they came. A stream whose
+      // last event arrived without its closing blank line was decoded at the end of the body,
+      // too late to hand on: its end is written here.
+      if (!raw_stop_sent)
+        tail = providers::sseEventText("message_stop", R"({"type":"message_stop"})") + tail;
+      call.writer.writeChunk(std::move(tail));
+    } else if (dialect == Dialect::Anthropic) {
       ChatChunk last;
       last.id = r.id;
       last.model = r.model;

@@ -7,13 +7,15 @@
 
 namespace llmpool::gateway {
 
-std::string withoutUsage(const std::string& event_data) {
-  if (event_data.find("\"usage\"") == std::string::npos) return event_data;
+std::string withoutUsage(std::string_view event_data) {
+  if (event_data.find("\"usage\"") == std::string_view::npos) return std::string(event_data);
   // An object whose text ends so ends with its own usage member (OpenAI's place for it): cut
   // it without a parse.
   constexpr std::string_view kTrailingNull = R"(,"usage":null})";
   if (event_data.ends_with(kTrailingNull)) {
-    return event_data.substr(0, event_data.size() - kTrailingNull.size()) + "}";
+    std::string cut(event_data.substr(0, event_data.size() - kTrailingNull.size()));
+    cut.push_back('}');
+    return cut;
   }
   nlohmann::json event = parseJsonBounded(event_data);
   if (event.is_discarded() || !event.is_object()) return {};

@@ -180,7 +180,15 @@ std::string anthropicMessage(const WireContext& ctx, const MockReply& reply) {
   appendJsonString(out, ctx.id);
   out.append(R"(,"type":"message","role":"assistant","model":)");
   appendJsonString(out, ctx.model);
-  out.append(R"(,"content":[{"type":"text","text":)");
+  out.append(R"(,"content":[)");
+  if (!reply.thinking.empty()) {
+    out.append(R"({"type":"thinking","thinking":)");
+    appendJsonString(out, reply.thinking);
+    out.append(R"(,"signature":)");
+    appendJsonString(out, reply.signature);
+    out.append("},");
+  }
+  out.append(R"({"type":"text","text":)");
   appendJsonString(out, reply.text);
   out.append(R"(}],"stop_reason":)");
   out.append(reply.cut ? R"("max_tokens")" : R"("end_turn")");
@@ -203,21 +211,36 @@ StreamScript anthropicStream(const WireContext& ctx, const MockReply& reply) {
   appendInt(start, reply.prompt_tokens);
   start.append(R"(,"output_tokens":0}}})");
   script.events.push_back(sseEvent("message_start", start));
-  script.events.push_back(sseEvent(
-      "content_block_start",
-      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})"));
-  script.events.push_back(sseEvent("ping", R"({"type":"ping"})"));
+  // The text block follows the thinking block when there is one (as Anthropic streams them).
+  const std::string text_index = reply.thinking.empty() ? "0" : "1";
+  const auto blockEvent = [&](std::string_view type, std::string_view index,
+                              std::string_view rest) {
+    std::string data = R"({"type":")";
+    data.append(type).append(R"(","index":)").append(index).append(rest).push_back('}');
+    script.events.push_back(sseEvent(type, data));
+  };
+  if (!reply.thinking.empty()) {
+    blockEvent("content_block_start", "0",
+               R"(,"content_block":{"type":"thinking","thinking":"","signature":""})");
+    script.events.push_back(sseEvent("ping", R"({"type":"ping"})"));
+    std::string thinking = R"(,"delta":{"type":"thinking_delta","thinking":)";
+    appendJsonString(thinking, reply.thinking);
+    blockEvent("content_block_delta", "0", thinking + "}");
+    std::string signature = R"(,"delta":{"type":"signature_delta","signature":)";
+    appendJsonString(signature, reply.signature);
+    blockEvent("content_block_delta", "0", signature + "}");
+    blockEvent("content_block_stop", "0", "");
+  }
+  blockEvent("content_block_start", text_index, R"(,"content_block":{"type":"text","text":""})");
+  if (reply.thinking.empty()) script.events.push_back(sseEvent("ping", R"({"type":"ping"})"));
   script.first_content = script.events.size();
   for (std::size_t i = 0; i < reply.pieceCount(); ++i) {
-    std::string delta =
-        R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":)";
+    std::string delta = R"(,"delta":{"type":"text_delta","text":)";
     appendJsonString(delta, reply.piece(i));
-    delta.append("}}");
-    script.events.push_back(sseEvent("content_block_delta", delta));
+    blockEvent("content_block_delta", text_index, delta + "}");
   }
   script.content_count = reply.pieceCount();
-  script.events.push_back(
-      sseEvent("content_block_stop", R"({"type":"content_block_stop","index":0})"));
+  blockEvent("content_block_stop", text_index, "");
   std::string delta = R"({"type":"message_delta","delta":{"stop_reason":)";
   delta.append(reply.cut ? R"("max_tokens")" : R"("end_turn")");
   delta.append(R"(,"stop_sequence":null},"usage":{"output_tokens":)");

@@ -109,6 +109,11 @@ class ChatRequestReader {
         break;
       case Ctx::Part:
         if (key() == "text") content_ += value;
+        if (key() == "type" && anthropic_ && (value == "thinking" || value == "redacted_thinking"))
+          ++out_.thinking_blocks;
+        break;
+      case Ctx::Thinking:
+        if (key() == "type" && anthropic_) out_.thinking = value == "enabled";
         break;
       case Ctx::System:
         if (anthropic_) out_.prompt_chars += countChars(value);
@@ -131,6 +136,8 @@ class ChatRequestReader {
       next = Ctx::Root;
     } else if (top() == Ctx::Root && key() == "stream_options") {
       next = Ctx::StreamOptions;
+    } else if (top() == Ctx::Root && key() == "thinking") {
+      next = Ctx::Thinking;
     } else if (top() == Ctx::Messages) {
       next = Ctx::Message;
       content_.clear();
@@ -196,6 +203,7 @@ class ChatRequestReader {
     System,
     SystemPart,
     StreamOptions,
+    Thinking,
     Other
   };
   struct Frame {
@@ -246,7 +254,16 @@ MockReply deriveReply(const ChatPrompt& prompt) {
   reply.prompt_tokens = tokensForChars(prompt.prompt_chars);
   reply.completion_tokens = static_cast<int64_t>(reply.piece_ends.size());
   reply.logprobs = prompt.logprobs;
+  if (prompt.thinking) {
+    reply.thinking = thinkingText(prompt.thinking_blocks);
+    reply.signature = ThinkingSignature;
+    reply.completion_tokens += static_cast<int64_t>(splitWordPieces(reply.thinking).size());
+  }
   return reply;
+}
+
+std::string thinkingText(int64_t thinking_blocks) {
+  return "mock thinking (earlier thinking blocks: " + std::to_string(thinking_blocks) + ")";
 }
 
 Result<EmbeddingsPrompt> parseEmbeddingsRequest(std::string_view body) {

@@ -24,8 +24,10 @@ struct ChatPrompt {
   int64_t prompt_chars = 0;  // characters of all message contents (Anthropic: plus `system`)
   std::optional<int64_t> max_tokens;  // max_completion_tokens, else max_tokens
   bool stream = false;
-  bool include_usage = false;  // stream_options.include_usage (OpenAI)
-  bool logprobs = false;       // logprobs: true (OpenAI): per-piece log probabilities
+  bool include_usage = false;   // stream_options.include_usage (OpenAI)
+  bool logprobs = false;        // logprobs: true (OpenAI): per-piece log probabilities
+  bool thinking = false;        // thinking.type == "enabled" (Anthropic): a thinking block first
+  int64_t thinking_blocks = 0;  // thinking blocks handed back in the messages (Anthropic)
 };
 
 /** Parses a chat request body; InvalidRequest (naming the field) when it is not one. */
@@ -38,10 +40,19 @@ struct MockReply {
   int64_t prompt_tokens = 1;
   int64_t completion_tokens = 0;  // == number of pieces
   bool logprobs = false;          // the reply carries a log probability per piece
+  /** Anthropic extended thinking, when asked: the thinking block's text (ThinkingText) and its
+   *  signature; empty otherwise. Its words count in completion_tokens, as Anthropic bills. */
+  std::string thinking;
+  std::string_view signature;
 
   std::size_t pieceCount() const { return piece_ends.size(); }
   std::string_view piece(std::size_t i) const;
 };
+
+/** The thinking block's text: it says how many thinking blocks the request handed back, so a
+ *  test can see that a conversation's earlier thinking reached the provider. */
+std::string thinkingText(int64_t thinking_blocks);
+inline constexpr std::string_view ThinkingSignature = "bW9jayB0aGlua2luZyBzaWduYXR1cmU=";
 
 /** The reply to `prompt`: words are split as splitWordPieces() does, cut to max_tokens. */
 MockReply deriveReply(const ChatPrompt& prompt);

@@ -530,6 +530,7 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
     attempt_state.error_body.clear();
     attempt_state.stream_error.reset();
     attempt_state.decoder = providers::makeStreamDecoder(d.provider.kind);
+    attempt_state.decoder->keepEvents(call->options.provider_events);
     attempt_state.assembler = providers::StreamAssembler();
     callbacks.on_head = [weak, seq](const http::HttpResponseHead& head) {
       auto c = weak.lock();

@@ -21,6 +21,36 @@ class AnthropicStreamDecoder final : public ChatStreamDecoder {
   std::string_view endMarker() const override { return "message_stop"; }
 
   Result<void> onEvent(const SseEvent& event, const Emit& emit) override {
+    if (!keepingEvents()) return decode(event, emit);
+    // Every event goes on exactly one chunk: the one it made (it makes at most one), or one of
+    // its own. An event that fails the stream is not handed on: the stream ends with the error.
+    struct Tagging {
+      const SseEvent& event;
+      const Emit& emit;
+      bool made = false;
+    } tagging{event, emit};
+    auto made = decode(event, [t = &tagging](ChatChunk&& chunk) {
+      t->made = true;
+      tag(chunk, t->event);
+      t->emit(std::move(chunk));
+    });
+    if (made && !tagging.made) {
+      ChatChunk carrier = make();
+      carrier.only_event = true;
+      tag(carrier, event);
+      emit(std::move(carrier));
+    }
+    return made;
+  }
+
+ private:
+  static void tag(ChatChunk& chunk, const SseEvent& event) {
+    chunk.provider_data = event.data;
+    chunk.provider_event = event.event;
+    chunk.provider_dialect = WireDialect::Anthropic;
+  }
+
+  Result<void> decode(const SseEvent& event, const Emit& emit) {
     Json json = parseJsonBounded(event.data);
     if (json.is_discarded() || !json.is_object()) {
       if (event.event == "ping") return {};
@@ -109,7 +139,6 @@ class AnthropicStreamDecoder final : public ChatStreamDecoder {
     return {};  // ping, content_block_stop and event types added later
   }
 
- private:
   ChatChunk make() const {
     ChatChunk chunk;
     chunk.id = id_;

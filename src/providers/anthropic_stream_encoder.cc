@@ -2,18 +2,14 @@
 
 #include "providers/anthropic_codec.h"
 #include "providers/anthropic_inbound.h"
+#include "providers/sse_decoder.h"
 #include "providers/wire_util.h"
 
 namespace llmpool::providers {
 namespace {
 
 std::string event(std::string_view name, const Json& data) {
-  std::string out = "event: ";
-  out += name;
-  out += "\ndata: ";
-  out += dumpJson(data);
-  out += "\n\n";
-  return out;
+  return sseEventText(name, dumpJson(data));
 }
 
 }  // namespace

@@ -25,6 +25,10 @@ namespace llmpool::providers {
  * text_delta -> content; tool_use block start / input_json_delta -> OpenAI-style tool_calls
  * deltas; message_delta -> a finish_reason chunk; message_stop -> a usage-only chunk with the
  * final cumulative usage (so both dialects end the same way); ping and unknown events ignored.
+ *
+ * With keepEvents(true), chunks also carry the provider's events as they arrived
+ * (ChatChunk::provider_data, see there): an Anthropic event makes at most one chunk, and one that
+ * makes none (ping, content_block_stop, thinking deltas) then makes a chunk of its own.
  */
 class ChatStreamDecoder {
  public:
@@ -45,12 +49,16 @@ class ChatStreamDecoder {
   /** True once the end marker was seen. */
   bool done() const { return done_; }
 
+  /** Chunks carry the provider's events (for a client of the same dialect); off by default. */
+  void keepEvents(bool keep) { keep_events_ = keep; }
+
  protected:
   explicit ChatStreamDecoder(ProviderKind kind) : kind_(kind) {}
   /** Handles one SSE event; an Error stops the stream. */
   virtual Result<void> onEvent(const SseEvent& event, const Emit& emit) = 0;
   virtual std::string_view endMarker() const = 0;
   void markDone() { done_ = true; }
+  bool keepingEvents() const { return keep_events_; }
 
   ProviderKind kind_;
 
@@ -58,6 +66,7 @@ class ChatStreamDecoder {
   SseDecoder sse_;
   std::optional<Error> error_;
   bool done_ = false;
+  bool keep_events_ = false;
 };
 
 /** A decoder for `kind`'s stream dialect (OpenAI and Azure share one). */

@@ -95,7 +95,10 @@ class OpenAIStreamDecoder final : public ChatStreamDecoder {
     }
     // An event that is one chunk can be handed on as it came; one that several choices share
     // cannot (each chunk is one choice).
-    if (chunks.size() == 1) chunks.front().provider_data = data;
+    if (chunks.size() == 1 && keepingEvents()) {
+      chunks.front().provider_data = data;
+      chunks.front().provider_dialect = WireDialect::OpenAI;
+    }
     for (auto& chunk : chunks) emit(std::move(chunk));
     return {};
   }

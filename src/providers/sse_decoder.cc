@@ -4,6 +4,20 @@
 
 namespace llmpool::providers {
 
+std::string sseEventText(std::string_view name, std::string_view data) {
+  std::string out;
+  out.reserve(name.size() + data.size() + 16);
+  if (!name.empty()) out.append("event: ").append(name).push_back('\n');
+  for (;;) {
+    const size_t eol = data.find('\n');
+    out.append("data: ").append(data.substr(0, eol)).push_back('\n');
+    if (eol == std::string_view::npos) break;
+    data.remove_prefix(eol + 1);
+  }
+  out.push_back('\n');
+  return out;
+}
+
 Result<void> SseDecoder::feed(std::string_view bytes, const Emit& emit) {
   if (failed_) return fail(ErrorCode::Protocol, "SSE event exceeds the size limit");
   size_t pos = 0;

@@ -21,6 +21,10 @@ struct SseEvent {
   bool operator==(const SseEvent&) const = default;
 };
 
+/** One event as it goes on the wire: `event: NAME` (none when `name` is empty), a `data:` line
+ *  per line of `data`, and the closing blank line. What SseDecoder reads back as {name, data}. */
+std::string sseEventText(std::string_view name, std::string_view data);
+
 /**
  * Handles LF, CRLF and CR line endings (a CR at the end of one feed and the LF at the start of the
  * next are one line break), comments (`:` lines), fields with or without a space after the colon,

@@ -16,6 +16,7 @@
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "subprocess.h"
@@ -616,6 +617,122 @@ TEST(GatewayTest, AReplyInTheClientsDialectArrivesWithWhatTheCodecDoesNotModel) 
                              R"({"role":"user","content":"hey"}]})");
   ASSERT_EQ(200, translated.status) << translated.body;
   EXPECT_EQ("mock reply: hey", Json::parse(translated.body)["content"][0]["text"]);
+}
+
+// The body of a reply without its chunk framing (when it has some).
+std::string unframed(const Reply& r) {
+  if (r.headers.count("transfer-encoding") == 0) return r.body;
+  std::string out;
+  size_t pos = 0;
+  while (pos < r.body.size()) {
+    const size_t eol = r.body.find("\r\n", pos);
+    if (eol == std::string::npos) break;
+    const size_t size = std::stoul(r.body.substr(pos, eol - pos), nullptr, 16);
+    if (size == 0) break;
+    out += r.body.substr(eol + 2, size);
+    pos = eol + 2 + size + 2;
+  }
+  return out;
+}
+
+struct SseEventText {
+  std::string name;
+  Json data;
+};
+
+// The events of an SSE body (comments skipped), each event's data parsed.
+std::vector<SseEventText> sseEvents(const std::string& text) {
+  std::vector<SseEventText> events;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find("\n\n", pos);
+    if (end == std::string::npos) end = text.size();
+    std::istringstream lines(text.substr(pos, end - pos));
+    SseEventText event;
+    std::string data;
+    bool any = false;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("event: ")) event.name = line.substr(7), any = true;
+      if (line.starts_with("data: ")) data += line.substr(6), any = true;
+    }
+    if (any) {
+      event.data = Json::parse(data, nullptr, false);  // discarded: [DONE]
+      events.push_back(std::move(event));
+    }
+    pos = end + 2;
+  }
+  return events;
+}
+
+// A config with one Anthropic-dialect mock as provider "a" behind the alias "chat".
+std::string anthropicMockConfig(int port) {
+  return "pool: {health_checks: false}\nproviders:\n  - {name: a, kind: anthropic, "
+         "base_url: \"http://127.0.0.1:" +
+         std::to_string(port) +
+         "/v1\"}\nmodels:\n  chat:\n    - {provider: a, model: mock-model}\n"
+         "gateway: {listen: \"127.0.0.1:0\", log_level: \"off\"}\n";
+}
+
+TEST(GatewayTest, AnAnthropicStreamArrivesAsTheProviderSentIt) {
+  // Thinking and signature deltas, block stops and pings have no place in a ChatChunk: only the
+  // provider's own events carry them to an Anthropic client.
+  MockProvider mock;
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  writeFile(config, anthropicMockConfig(mock.port()));
+  Gateway gw(config, dir.file("gw.log"));
+  ASSERT_GT(gw.port, 0);
+  Json ask = {{"model", "chat"},
+              {"max_tokens", 64},
+              {"stream", true},
+              {"thinking", {{"type", "enabled"}, {"budget_tokens", 1024}}},
+              {"messages", {{{"role", "user"}, {"content", "one two"}}}}};
+  Reply through = request(gw.port, "POST", "/v1/messages", ask.dump());
+  ASSERT_EQ(200, through.status) << through.body;
+  EXPECT_EQ("a/mock-model", through.headers["x-llmpool-deployment"]);
+  ask["model"] = "mock-model";
+  Reply direct = request(mock.port(), "POST", "/v1/messages", ask.dump(),
+                         {"x-api-key: k", "anthropic-version: 2023-06-01"});
+  ASSERT_EQ(200, direct.status) << direct.body;
+  std::vector<SseEventText> got = sseEvents(unframed(through));
+  std::vector<SseEventText> sent = sseEvents(unframed(direct));
+  ASSERT_EQ(got.size(), sent.size()) << unframed(through);
+  ASSERT_GT(sent.size(), 8u);
+  bool thinking = false;
+  for (size_t i = 0; i < sent.size(); ++i) {
+    if (sent[i].name == "message_start") {  // every reply has an id of its own
+      got[i].data["message"].erase("id");
+      sent[i].data["message"].erase("id");
+    }
+    EXPECT_EQ(got[i].name, sent[i].name) << i;
+    EXPECT_EQ(got[i].data, sent[i].data) << i;
+    thinking = thinking || got[i].data.dump().find("signature_delta") != std::string::npos;
+  }
+  EXPECT_TRUE(thinking) << unframed(through);
+
+  // An OpenAI client of the same deployment gets chunks translated from the events that make
+  // one, and nothing for the others (no empty chunks for pings, block stops, thinking).
+  Json openai = {{"model", "chat"},
+                 {"stream", true},
+                 {"thinking", {{"type", "enabled"}, {"budget_tokens", 1024}}},
+                 {"messages", {{{"role", "user"}, {"content", "one two"}}}}};
+  Reply translated = request(gw.port, "POST", "/v1/chat/completions", openai.dump());
+  ASSERT_EQ(200, translated.status) << translated.body;
+  std::string content;
+  size_t chunks = 0;
+  for (const SseEventText& event : sseEvents(unframed(translated))) {
+    if (!event.data.is_object()) continue;  // [DONE]
+    ++chunks;
+    ASSERT_EQ("chat.completion.chunk", event.data["object"]);
+    ASSERT_EQ(1u, event.data["choices"].size()) << event.data;
+    const Json& choice = event.data["choices"][0];
+    EXPECT_TRUE(choice["delta"].contains("role") || choice["delta"].contains("content") ||
+                !choice["finish_reason"].is_null())
+        << event.data;
+    if (choice["delta"].contains("content")) content += choice["delta"]["content"];
+  }
+  EXPECT_EQ("mock reply: one two", content);
+  EXPECT_GE(chunks, 6u);  // role, four words, finish
 }
 
 TEST(GatewayTest, AnthropicDialectEndToEnd) {

@@ -195,6 +195,80 @@ TEST(MockWireTest, OpenAiStreamScriptHasOneEventPerWordAndEndsWithDone) {
   EXPECT_EQ(script.events.back(), "data: [DONE]\n\n");
 }
 
+TEST(MockWireTest, AnthropicThinkingComesFirstWhenAskedAndCountsTheBlocksHandedBack) {
+  // A second turn: the first answer's thinking block (and a redacted one) handed back.
+  const std::string_view asked = R"({"model":"m","max_tokens":50,
+      "thinking":{"type":"enabled","budget_tokens":1024},
+      "messages":[{"role":"user","content":"a"},
+                  {"role":"assistant","content":[
+                      {"type":"thinking","thinking":"t","signature":"s"},
+                      {"type":"redacted_thinking","data":"d"},
+                      {"type":"text","text":"b"}]},
+                  {"role":"user","content":"c d"}]})";
+  auto prompt = *parseChatRequest(asked, Endpoint::Messages);
+  EXPECT_TRUE(prompt.thinking);
+  EXPECT_EQ(prompt.thinking_blocks, 2);
+  MockReply reply = deriveReply(prompt);
+  EXPECT_EQ(reply.thinking, thinkingText(2));
+  EXPECT_EQ(reply.completion_tokens,
+            static_cast<int64_t>(reply.pieceCount() + splitWordPieces(reply.thinking).size()));
+  const WireContext ctx{"msg_1", prompt.model, 1700000000};
+  Json message = Json::parse(anthropicMessage(ctx, reply));
+  ASSERT_EQ(message["content"].size(), 2u);
+  EXPECT_EQ(message["content"][0]["type"], "thinking");
+  EXPECT_EQ(message["content"][0]["thinking"], thinkingText(2));
+  EXPECT_EQ(message["content"][0]["signature"], ThinkingSignature);
+  EXPECT_EQ(message["content"][1]["text"], "mock reply: c d");
+  EXPECT_EQ(message["usage"]["output_tokens"], reply.completion_tokens);
+
+  // Streamed: the thinking block (index 0) with its thinking and signature deltas, then the text
+  // block (index 1) a word per event.
+  StreamScript script = anthropicStream(ctx, reply);
+  std::vector<std::string> kinds;
+  std::string thinking, signature, text;
+  for (const std::string& event : script.events) {
+    ASSERT_TRUE(event.starts_with("event: ") && event.ends_with("\n\n")) << event;
+    const size_t data = event.find("\ndata: ");
+    const std::string name = event.substr(7, data - 7);
+    const Json json = Json::parse(event.substr(data + 7));
+    EXPECT_EQ(json["type"], name);
+    std::string kind = name;
+    if (json.contains("delta") && json["delta"].contains("type")) {
+      kind = json["delta"]["type"];
+      if (kind == "thinking_delta") thinking += json["delta"]["thinking"].get<std::string>();
+      if (kind == "signature_delta") signature += json["delta"]["signature"].get<std::string>();
+      if (kind == "text_delta") {
+        EXPECT_EQ(json["index"], 1);
+        text += json["delta"]["text"].get<std::string>();
+      }
+    }
+    if (kinds.empty() || kinds.back() != kind) kinds.push_back(kind);
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{
+                       "message_start", "content_block_start", "ping", "thinking_delta",
+                       "signature_delta", "content_block_stop", "content_block_start", "text_delta",
+                       "content_block_stop", "message_delta", "message_stop"}));
+  EXPECT_EQ(thinking, thinkingText(2));
+  EXPECT_EQ(signature, ThinkingSignature);
+  EXPECT_EQ(text, "mock reply: c d");
+  EXPECT_EQ(script.content_count, reply.pieceCount());
+  EXPECT_NE(script.events[script.first_content].find("text_delta"), std::string::npos);
+
+  // Not asked (or asked of the OpenAI endpoint, which has no such field): no thinking.
+  auto plain = *parseChatRequest(
+      R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"c"}]})",
+      Endpoint::Messages);
+  EXPECT_TRUE(deriveReply(plain).thinking.empty());
+  auto disabled = *parseChatRequest(R"({"model":"m","max_tokens":5,"thinking":{"type":)"
+                                    R"("disabled"},"messages":[{"role":"user","content":"c"}]})",
+                                    Endpoint::Messages);
+  EXPECT_TRUE(deriveReply(disabled).thinking.empty());
+  auto openai = *parseChatRequest(R"({"model":"m","thinking":{"type":"enabled"},)"
+                                  R"("messages":[{"role":"user","content":"c"}]})",
+                                  Endpoint::ChatCompletions);
+  EXPECT_TRUE(deriveReply(openai).thinking.empty());
+}
+
 TEST(MockWireTest, Base64MatchesRfc4648) {
   EXPECT_EQ(base64Encode(""), "");
   EXPECT_EQ(base64Encode("f"), "Zg==");

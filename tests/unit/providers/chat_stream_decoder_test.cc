@@ -66,9 +66,11 @@ struct Decoded {
   Result<void> finished;
 };
 
-Decoded decode(ProviderKind kind, std::string_view stream, size_t split = std::string::npos) {
+Decoded decode(ProviderKind kind, std::string_view stream, size_t split = std::string::npos,
+               bool keep_events = false) {
   Decoded out;
   auto decoder = makeStreamDecoder(kind);
+  decoder->keepEvents(keep_events);
   auto emit = [&](ChatChunk&& c) { out.chunks.push_back(std::move(c)); };
   if (split == std::string::npos) {
     out.fed = decoder->feed(stream, emit);
@@ -89,7 +91,7 @@ std::string render(const std::vector<ChatChunk>& chunks) {
          (c.usage ? std::to_string(c.usage->prompt_tokens) + "/" +
                         std::to_string(c.usage->completion_tokens)
                   : "-") +
-         "|" + c.provider_data + "\n";
+         "|" + c.provider_event + "|" + c.provider_data + (c.only_event ? "|only" : "") + "\n";
   }
   return s;
 }
@@ -119,7 +121,12 @@ TEST(OpenAIStreamDecoderTest, RecordedStream) {
 }
 
 TEST(OpenAIStreamDecoderTest, AOneChoiceEventKeepsItsDataForForwarding) {
-  Decoded d = decode(ProviderKind::OpenAI, kOpenAIStream);
+  // Not asked for: no copies of the events.
+  for (const ChatChunk& chunk : decode(ProviderKind::OpenAI, kOpenAIStream).chunks) {
+    EXPECT_TRUE(chunk.provider_data.empty());
+    EXPECT_EQ(chunk.provider_dialect, WireDialect::None);
+  }
+  Decoded d = decode(ProviderKind::OpenAI, kOpenAIStream, std::string::npos, true);
   ASSERT_TRUE(d.finished);
   ASSERT_EQ(d.chunks.size(), 4u);
   // Each chunk carries its event's data exactly: the text between "data: " and the blank line.
@@ -128,24 +135,29 @@ TEST(OpenAIStreamDecoderTest, AOneChoiceEventKeepsItsDataForForwarding) {
     from = kOpenAIStream.find("data: ", from) + 6;
     const size_t end = kOpenAIStream.find("\n\n", from);
     EXPECT_EQ(chunk.provider_data, kOpenAIStream.substr(from, end - from));
+    EXPECT_EQ(chunk.provider_dialect, WireDialect::OpenAI);
+    EXPECT_FALSE(chunk.only_event);
     from = end;
   }
   // Two choices in one event: neither chunk is the whole event.
   Decoded two = decode(ProviderKind::OpenAI,
                        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
-                       "\"a\"}},{\"index\":1,\"delta\":{\"content\":\"b\"}}]}\n\ndata: [DONE]\n\n");
+                       "\"a\"}},{\"index\":1,\"delta\":{\"content\":\"b\"}}]}\n\ndata: [DONE]\n\n",
+                       std::string::npos, true);
   ASSERT_TRUE(two.finished);
   ASSERT_EQ(two.chunks.size(), 2u);
   EXPECT_TRUE(two.chunks[0].provider_data.empty());
   EXPECT_TRUE(two.chunks[1].provider_data.empty());
   // Another dialect's events are never handed on as OpenAI's.
-  for (const ChatChunk& chunk : decode(ProviderKind::Anthropic, kAnthropicStream).chunks) {
-    EXPECT_TRUE(chunk.provider_data.empty());
+  for (const ChatChunk& chunk :
+       decode(ProviderKind::Anthropic, kAnthropicStream, std::string::npos, true).chunks) {
+    EXPECT_EQ(chunk.provider_dialect, WireDialect::Anthropic);
   }
 }
 
 TEST(OpenAIStreamDecoderTest, EverySplitGivesTheSameChunks) {
-  std::string expected = render(decode(ProviderKind::OpenAI, kOpenAIStream).chunks);
+  std::string expected =
+      render(decode(ProviderKind::OpenAI, kOpenAIStream, std::string::npos, true).chunks);
   std::string crlf;
   for (char c : kOpenAIStream) {
     if (c == '\n') crlf += '\r';
@@ -153,7 +165,7 @@ TEST(OpenAIStreamDecoderTest, EverySplitGivesTheSameChunks) {
   }
   for (std::string_view stream : {kOpenAIStream, std::string_view(crlf)}) {
     for (size_t at = 0; at <= stream.size(); ++at) {
-      Decoded d = decode(ProviderKind::OpenAI, stream, at);
+      Decoded d = decode(ProviderKind::OpenAI, stream, at, true);
       ASSERT_TRUE(d.fed) << at;
       ASSERT_TRUE(d.finished) << at;
       ASSERT_EQ(render(d.chunks), expected) << "split at " << at;
@@ -258,8 +270,36 @@ TEST(AnthropicStreamDecoderTest, RecordedStream) {
   EXPECT_EQ(r.usage.total_tokens, 40);
 }
 
+TEST(AnthropicStreamDecoderTest, KeptEventsComeOneToAChunkInOrder) {
+  Decoded kept = decode(ProviderKind::Anthropic, kAnthropicStream, std::string::npos, true);
+  ASSERT_TRUE(kept.finished);
+  // Written out again, the events are the stream as it came: none lost (ping, block stops, the
+  // unknown event), none doubled, none reordered.
+  std::string again;
+  std::vector<ChatChunk> made;
+  for (const ChatChunk& chunk : kept.chunks) {
+    EXPECT_EQ(chunk.provider_dialect, WireDialect::Anthropic);
+    again += "event: " + chunk.provider_event + "\ndata: " + chunk.provider_data + "\n\n";
+    if (chunk.only_event) {
+      EXPECT_TRUE(chunk.content.empty() && chunk.role.empty() && chunk.tool_calls.is_null() &&
+                  !chunk.finish_reason && !chunk.usage);
+      continue;
+    }
+    ChatChunk plain = chunk;
+    plain.provider_data.clear();
+    plain.provider_event.clear();
+    plain.provider_dialect = WireDialect::None;
+    made.push_back(std::move(plain));
+  }
+  EXPECT_EQ(again, kAnthropicStream);
+  // The chunks besides the carriers are the ones made without keeping events.
+  EXPECT_EQ(render(made), render(decode(ProviderKind::Anthropic, kAnthropicStream).chunks));
+  EXPECT_EQ(kept.chunks.size(), 12u);  // one per event
+}
+
 TEST(AnthropicStreamDecoderTest, EverySplitGivesTheSameChunks) {
-  std::string expected = render(decode(ProviderKind::Anthropic, kAnthropicStream).chunks);
+  std::string expected =
+      render(decode(ProviderKind::Anthropic, kAnthropicStream, std::string::npos, true).chunks);
   std::string crlf;
   for (char c : kAnthropicStream) {
     if (c == '\n') crlf += '\r';
@@ -267,7 +307,7 @@ TEST(AnthropicStreamDecoderTest, EverySplitGivesTheSameChunks) {
   }
   for (std::string_view stream : {kAnthropicStream, std::string_view(crlf)}) {
     for (size_t at = 0; at <= stream.size(); ++at) {
-      Decoded d = decode(ProviderKind::Anthropic, stream, at);
+      Decoded d = decode(ProviderKind::Anthropic, stream, at, true);
       ASSERT_TRUE(d.finished) << at;
       ASSERT_EQ(render(d.chunks), expected) << "split at " << at;
     }

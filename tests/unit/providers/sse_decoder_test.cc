@@ -162,5 +162,19 @@ TEST(SseDecoderTest, OversizedEventFailsAndStaysFailed) {
   EXPECT_EQ(emitted, 0);
 }
 
+TEST(SseEventTextTest, ReadsBackAsTheEventItWrites) {
+  EXPECT_EQ(sseEventText("ping", R"({"type":"ping"})"),
+            "event: ping\ndata: {\"type\":\"ping\"}\n\n");
+  EXPECT_EQ(sseEventText("", "x"), "data: x\n\n");
+  // Data of several lines takes a data: line each, or the event would end at the first.
+  const std::string text = sseEventText("e", "one\ntwo\n") + sseEventText("", "");
+  auto events = decodeWhole(text);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].event, "e");
+  EXPECT_EQ(events[0].data, "one\ntwo\n");
+  EXPECT_EQ(events[1].event, "");
+  EXPECT_EQ(events[1].data, "");
+}
+
 }  // namespace
 }  // namespace llmpool::providers
