@@ -34,6 +34,9 @@ struct ChatMessage {
   std::vector<ToolCall> tool_calls;  // assistant turns that called tools
 };
 
+/** A wire dialect: the one a request or reply was written in (Azure OpenAI speaks OpenAI's). */
+enum class WireDialect { None, OpenAI, Anthropic };
+
 struct ChatRequest {
   /** The model alias (pool) or upstream model name (direct provider call). */
   std::string model;
@@ -56,6 +59,14 @@ struct ChatRequest {
   /** Other top-level fields, passed through unchanged to OpenAI-compatible providers: null (the
    *  default, so a request allocates nothing for it) or an object. */
   Json extra;
+  /** The client's body as it arrived, and its dialect, when the caller has one (the gateway). A
+   *  provider of that dialect is sent this body with only what the pool decides put in: the
+   *  deployment's `model`, `stream` (and OpenAI's `stream_options`, usage asked) and OpenAI's
+   *  max-tokens field under the endpoint's name; so what the fields above do not model (message
+   *  fields, Anthropic thinking blocks handed back, new parameters) reaches it. The fields above
+   *  must say the same (they drive limits, routing and every other dialect). */
+  std::string source_body;
+  WireDialect source_dialect = WireDialect::None;
 };
 
 struct Usage {
@@ -72,9 +83,6 @@ struct ChatChoice {
   /** stop | length | tool_calls | content_filter | function_call */
   std::string finish_reason;
 };
-
-/** The wire dialect a provider's reply was written in (Azure OpenAI speaks OpenAI's). */
-enum class WireDialect { None, OpenAI, Anthropic };
 
 struct ChatResponse {
   std::string id;

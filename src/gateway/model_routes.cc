@@ -369,6 +369,10 @@ void serveChat(Dialect dialect, const server::Request& request, ModelCall call) 
     fast = std::move(*parsed);
   }
   ChatRequest chat = std::move(*fast);
+  // A provider of the client's dialect is sent the client's own body (forwarded_body.h).
+  chat.source_body = request.body();
+  chat.source_dialect =
+      dialect == Dialect::Anthropic ? WireDialect::Anthropic : WireDialect::OpenAI;
   auto lease = KeyRing::admit(call.key, chat.model, MonotonicClock::now(), estimateTokens(chat));
   if (!lease) {
     call.shared.metrics.authFailure(lease.error().reason);

@@ -9,6 +9,7 @@
 #include "providers/anthropic_codec.h"
 #include "providers/base64.h"
 #include "providers/error_classifier.h"
+#include "providers/forwarded_body.h"
 #include "providers/openai_codec.h"
 #include "providers/wire_util.h"
 
@@ -91,24 +92,44 @@ float floatFromLittleEndian(const char* p) {
 
 }  // namespace
 
+namespace {
+
+// The chat body for an OpenAI-dialect endpoint: the client's own when it spoke OpenAI too.
+std::string openAIChatBody(const Endpoint& endpoint, const ChatRequest& request,
+                           std::string_view upstream_model) {
+  const std::string_view max_tokens_field = openai::maxTokensField(endpoint);
+  if (request.source_dialect == WireDialect::OpenAI) {
+    auto forwarded =
+        forwardedOpenAIBody(request.source_body, request, upstream_model, max_tokens_field);
+    if (forwarded) return std::move(*forwarded);
+  }
+  return openai::requestBody(request, upstream_model, max_tokens_field, true);
+}
+
+std::string anthropicChatBody(const ChatRequest& request, std::string_view upstream_model) {
+  if (request.source_dialect == WireDialect::Anthropic) {
+    auto forwarded = forwardedAnthropicBody(request.source_body, request, upstream_model);
+    if (forwarded) return std::move(*forwarded);
+  }
+  return dumpJson(anthropic::requestBody(request, upstream_model));
+}
+
+}  // namespace
+
 http::HttpRequest encodeChat(const Endpoint& endpoint, const ChatRequest& request,
                              std::string_view upstream_model) {
   switch (endpoint.kind) {
     case ProviderKind::Anthropic:
       return jsonPost(endpoint, joinUrl(endpoint.base_url, "/messages"),
-                      dumpJson(anthropic::requestBody(request, upstream_model)), request.stream);
+                      anthropicChatBody(request, upstream_model), request.stream);
     case ProviderKind::Azure:
-      return jsonPost(
-          endpoint, azureDeploymentUrl(endpoint, upstream_model, "chat/completions"),
-          openai::requestBody(request, upstream_model, openai::maxTokensField(endpoint), true),
-          request.stream);
+      return jsonPost(endpoint, azureDeploymentUrl(endpoint, upstream_model, "chat/completions"),
+                      openAIChatBody(endpoint, request, upstream_model), request.stream);
     case ProviderKind::OpenAI:
       break;
   }
-  return jsonPost(
-      endpoint, joinUrl(endpoint.base_url, "/chat/completions"),
-      openai::requestBody(request, upstream_model, openai::maxTokensField(endpoint), true),
-      request.stream);
+  return jsonPost(endpoint, joinUrl(endpoint.base_url, "/chat/completions"),
+                  openAIChatBody(endpoint, request, upstream_model), request.stream);
 }
 
 Result<ChatResponse> decodeChat(ProviderKind kind, const http::HttpResponse& response) {

@@ -735,6 +735,41 @@ TEST(GatewayTest, AnAnthropicStreamArrivesAsTheProviderSentIt) {
   EXPECT_GE(chunks, 6u);  // role, four words, finish
 }
 
+TEST(GatewayTest, AConversationsEarlierThinkingReachesAnAnthropicProvider) {
+  // With thinking on, a tool-use turn must hand the previous thinking block back (signature and
+  // all); the mock's thinking says how many blocks came back. ChatRequest has no place for them:
+  // only the client's own body carries them through.
+  MockProvider mock;
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  writeFile(config, anthropicMockConfig(mock.port()));
+  Gateway gw(config, dir.file("gw.log"));
+  ASSERT_GT(gw.port, 0);
+  Json ask = Json::parse(R"({"model":"chat","max_tokens":64,
+      "thinking":{"type":"enabled","budget_tokens":1024},
+      "messages":[{"role":"user","content":"weather?"},
+                  {"role":"assistant","content":[
+                      {"type":"thinking","thinking":"look it up","signature":"c2ln"},
+                      {"type":"tool_use","id":"toolu_1","name":"weather","input":{}}]},
+                  {"role":"user","content":[
+                      {"type":"tool_result","tool_use_id":"toolu_1","content":"sunny"}]}]})");
+  Reply r = request(gw.port, "POST", "/v1/messages", ask.dump());
+  ASSERT_EQ(200, r.status) << r.body;
+  const Json message = Json::parse(r.body);
+  EXPECT_EQ("thinking", message["content"][0]["type"]) << r.body;
+  EXPECT_EQ("mock thinking (earlier thinking blocks: 1)", message["content"][0]["thinking"]);
+  EXPECT_FALSE(message["content"][0]["signature"].get<std::string>().empty());
+  ask["stream"] = true;
+  Reply streamed = request(gw.port, "POST", "/v1/messages", ask.dump());
+  ASSERT_EQ(200, streamed.status) << streamed.body;
+  std::string thinking;
+  for (const SseEventText& event : sseEvents(unframed(streamed))) {
+    if (event.data.contains("delta") && event.data["delta"]["type"] == "thinking_delta")
+      thinking += event.data["delta"]["thinking"].get<std::string>();
+  }
+  EXPECT_EQ("mock thinking (earlier thinking blocks: 1)", thinking);
+}
+
 TEST(GatewayTest, AnthropicDialectEndToEnd) {
   MockProvider mock;
   TempDir dir;
