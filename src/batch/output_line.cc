@@ -43,7 +43,20 @@ std::string requestId(const std::string& custom_id, std::string_view response_id
   return "req_" + hex16(hash64(key));
 }
 
+// The provider's own reply body, when it is in the dialect the line's url asks for: it has what
+// ChatResponse does not model (logprobs, system_fingerprint, cached and reasoning token counts,
+// thinking blocks), as OpenAI's Batch output does. Empty otherwise.
+std::string_view providerBody(std::string_view url, const ChatResponse& response) {
+  const WireDialect wanted = url == kUrlMessages ? WireDialect::Anthropic : WireDialect::OpenAI;
+  if (url == kUrlEmbeddings || response.provider_dialect != wanted) return {};
+  return response.provider_body;
+}
+
 Json responseBody(std::string_view url, const ChatResponse& response, std::string& problem) {
+  if (std::string_view own = providerBody(url, response); !own.empty()) {
+    Json body = parseJsonBounded(own);
+    if (body.is_object()) return body;
+  }
   if (url == kUrlEmbeddings) {
     // The embeddings adapter stored the finished embeddings object as the first choice's text.
     Json body = parseJsonBounded(response.text());
@@ -155,7 +168,16 @@ std::string resultLineText(const TaskResult& result) {
   w.key("response");
   w.beginObject();
   w.key("body");
-  if (url == kUrlMessages) {
+  if (std::string_view own = providerBody(url, response); !own.empty()) {
+    // Decoded by the pool, so well-formed: a line break in it can only be whitespace between
+    // tokens (one inside a string is escaped), and a JSONL line must not have one.
+    std::string one_line;
+    one_line.reserve(own.size());
+    for (char c : own) {
+      if (c != '\n' && c != '\r') one_line.push_back(c);
+    }
+    w.raw(one_line);
+  } else if (url == kUrlMessages) {
     w.json(providers::toAnthropicResponse(response));
   } else {
     w.raw(providers::openAIChatResponseText(response));

@@ -120,6 +120,25 @@ RequestOptions optionsFromJson(const Json& j) {
   return o;
 }
 
+// A stored reply body's dialect: "openai" or "anthropic" ("" for none).
+std::string_view dialectName(WireDialect d) {
+  switch (d) {
+    case WireDialect::OpenAI:
+      return "openai";
+    case WireDialect::Anthropic:
+      return "anthropic";
+    case WireDialect::None:
+      break;
+  }
+  return "";
+}
+
+WireDialect dialectFromName(std::string_view name) {
+  if (name == "openai") return WireDialect::OpenAI;
+  if (name == "anthropic") return WireDialect::Anthropic;
+  return WireDialect::None;
+}
+
 }  // namespace
 
 int64_t toUnixMillis(SystemTime t) {
@@ -222,15 +241,20 @@ Json chatResponseToJson(const ChatResponse& r) {
   }
   Json trail = Json::array();
   for (const auto& a : r.attempt_trail) trail.push_back(attemptToJson(a));
-  return {{"id", r.id},
-          {"model", r.model},
-          {"created", r.created},
-          {"choices", std::move(choices)},
-          {"usage", usageToJson(r.usage)},
-          {"deployment", r.deployment},
-          {"attempts", r.attempts},
-          {"cost_usd", r.cost_usd},
-          {"attempt_trail", std::move(trail)}};
+  Json j = {{"id", r.id},
+            {"model", r.model},
+            {"created", r.created},
+            {"choices", std::move(choices)},
+            {"usage", usageToJson(r.usage)},
+            {"deployment", r.deployment},
+            {"attempts", r.attempts},
+            {"cost_usd", r.cost_usd},
+            {"attempt_trail", std::move(trail)}};
+  if (!r.provider_body.empty()) {
+    j["provider_body"] = r.provider_body;
+    j["provider_dialect"] = dialectName(r.provider_dialect);
+  }
+  return j;
 }
 
 Result<ChatResponse> chatResponseFromJson(const Json& j) {
@@ -258,6 +282,8 @@ Result<ChatResponse> chatResponseFromJson(const Json& j) {
     if (j.contains("attempt_trail")) {
       for (const auto& a : j.at("attempt_trail")) r.attempt_trail.push_back(attemptFromJson(a));
     }
+    r.provider_body = j.value("provider_body", "");
+    r.provider_dialect = dialectFromName(j.value("provider_dialect", ""));
     return r;
   });
 }
@@ -537,6 +563,10 @@ void writeResponse(JsonWriter& w, const ChatResponse& r) {
   w.number(r.cost_usd);
   w.key("attempt_trail");
   writeAttempts(w, r.attempt_trail);
+  if (!r.provider_body.empty()) {
+    writeMember(w, "provider_body", r.provider_body);
+    writeMember(w, "provider_dialect", dialectName(r.provider_dialect));
+  }
   w.endObject();
 }
 

@@ -91,6 +91,31 @@ TEST(RunBatchTest, PriorityOrderIsObservedAtTheMockWithConcurrencyOne) {
   }
 }
 
+TEST(RunBatchTest, ALineAskingForLogprobsGetsThemInItsOutput) {
+  // The output body is the provider's own reply, as in OpenAI's Batch output: what the decoded
+  // reply does not model (logprobs) is there.
+  ScratchDir dir;
+  MockProvider mock;
+  writeText(dir.file("in.jsonl"),
+            R"({"custom_id":"lp","method":"POST","url":"/v1/chat/completions","body":)"
+            R"({"model":"m","logprobs":true,"messages":[{"role":"user","content":"a b"}]}})"
+            "\n" +
+                chatLine("plain", "c"));
+  writeText(dir.file("cfg.yaml"), mockConfig(mock.baseUrl()));
+  Subprocess run(runArgs(dir.file("in.jsonl"), dir.file("out.jsonl"), dir.file("cfg.yaml")),
+                 dir.file("stderr.txt"));
+  ASSERT_EQ(0, run.wait(seconds(30))) << readText(dir.file("stderr.txt"));
+  std::map<std::string, Json> by_id;
+  for (const Json& l : readLines(dir.file("out.jsonl"))) by_id[l["custom_id"]] = l;
+  ASSERT_EQ(2u, by_id.size());
+  const Json& choice = by_id["lp"]["response"]["body"]["choices"][0];
+  EXPECT_EQ("mock reply: a b", choice["message"]["content"]);
+  std::string tokens;
+  for (const Json& entry : choice["logprobs"]["content"]) tokens += entry["token"];
+  EXPECT_EQ("mock reply: a b", tokens);
+  EXPECT_TRUE(by_id["plain"]["response"]["body"]["choices"][0]["logprobs"].is_null());
+}
+
 TEST(RunBatchTest, InvalidLinesAreReportedWithLineNumbersAndTheRestRuns) {
   ScratchDir dir;
   MockProvider mock;

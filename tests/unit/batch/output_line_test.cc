@@ -143,6 +143,34 @@ TEST(OutputLineTest, ResultLineTextIsTheSerializedResultLine) {
   }
 }
 
+TEST(OutputLineTest, TheProvidersOwnBodyIsTheLineBodyInItsDialect) {
+  // What the reply's fields do not model (logprobs, system_fingerprint) is in the line, as in
+  // OpenAI's Batch output; the provider's indentation is not (one line per result).
+  ChatResponse r = reply("4");
+  r.provider_body =
+      "{\n  \"id\": \"chatcmpl-1\",\r\n  \"object\": \"chat.completion\",\n"
+      "  \"system_fingerprint\": \"fp_1\",\n  \"choices\": [{\"index\": 0, \"message\": "
+      "{\"role\": \"assistant\", \"content\": \"a\\nb\"}, \"logprobs\": {\"content\": []}, "
+      "\"finish_reason\": \"stop\"}]\n}";
+  r.provider_dialect = WireDialect::OpenAI;
+  TaskResult result;
+  result.task_id = "t";
+  result.outcome = r;
+  result.metadata[kUrlKey] = std::string(kUrlChat);
+  const std::string text = resultLineText(result);
+  EXPECT_EQ(std::string::npos, text.find('\n'));
+  EXPECT_EQ(std::string::npos, text.find('\r'));
+  const Json line = Json::parse(text);
+  EXPECT_EQ(Json::parse(r.provider_body), line["response"]["body"]);
+  EXPECT_EQ("a\nb", line["response"]["body"]["choices"][0]["message"]["content"]);
+  EXPECT_EQ(line, Json::parse(serializeLine(resultLine(result))));
+  // A line asking for the other dialect gets the translation.
+  result.metadata[kUrlKey] = std::string(kUrlMessages);
+  const Json translated = Json::parse(resultLineText(result));
+  EXPECT_EQ("message", translated["response"]["body"]["type"]);
+  EXPECT_EQ(translated, Json::parse(serializeLine(resultLine(result))));
+}
+
 TEST(OutputLineTest, InvalidInputLines) {
   Json owned = invalidInputLine("a", 4, "url: missing", true);
   expectShape(owned);

@@ -57,6 +57,31 @@ TEST(TaskJsonTest, SuccessResultRoundTrip) {
   EXPECT_EQ(back->queue_wait, std::chrono::milliseconds(5));
 }
 
+TEST(TaskJsonTest, TheProvidersReplyBodyIsKeptWithItsDialect) {
+  // A result written before its output line is recovered from the store: it must still carry
+  // the provider's own body (what the output line is made of).
+  TaskResult r;
+  r.task_id = "a";
+  ChatResponse resp;
+  resp.id = "x";
+  resp.provider_body = "{\n  \"id\": \"x\",\n  \"system_fingerprint\": \"fp\"\n}";
+  resp.provider_dialect = WireDialect::Anthropic;
+  r.outcome = resp;
+  for (const Json& stored : {taskResultToJson(r), Json::parse(taskResultToJsonText(r))}) {
+    auto back = taskResultFromJson(stored);
+    ASSERT_TRUE(back.has_value() && back->ok()) << stored.dump();
+    EXPECT_EQ(back->outcome->provider_body, resp.provider_body);
+    EXPECT_EQ(back->outcome->provider_dialect, WireDialect::Anthropic);
+  }
+  EXPECT_EQ(Json::parse(taskResultToJsonText(r)), taskResultToJson(r));
+  // Without one, nothing is stored for it.
+  resp.provider_body.clear();
+  resp.provider_dialect = WireDialect::None;
+  r.outcome = resp;
+  EXPECT_FALSE(taskResultToJson(r).dump().contains("provider_"));
+  EXPECT_FALSE(taskResultToJsonText(r).contains("provider_"));
+}
+
 TEST(TaskJsonTest, ErrorResultRoundTripStaysAFailure) {
   TaskResult r;
   r.task_id = "b";
