@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -67,6 +68,9 @@ struct ChatRequest {
    *  must say the same (they drive limits, routing and every other dialect). */
   std::string source_body;
   WireDialect source_dialect = WireDialect::None;
+  /** Request headers of the client's that a provider of its dialect is sent too (the gateway
+   *  passes Anthropic's `anthropic-beta`); a header the provider's config sets wins. */
+  std::vector<std::pair<std::string, std::string>> source_headers;
 };
 
 struct Usage {

@@ -371,6 +371,12 @@ void serveChat(Dialect dialect, const server::Request& request, ModelCall call) 
   ChatRequest chat = std::move(*fast);
   // A provider of the client's dialect is sent the client's own body (forwarded_body.h).
   chat.source_body = request.body();
+  if (dialect == Dialect::Anthropic) {
+    // Beta features (interleaved thinking, longer contexts, ...) are asked for in a header.
+    if (auto beta = request.find("anthropic-beta"); beta != request.end()) {
+      chat.source_headers.emplace_back("anthropic-beta", std::string(beta->value()));
+    }
+  }
   chat.source_dialect =
       dialect == Dialect::Anthropic ? WireDialect::Anthropic : WireDialect::OpenAI;
   auto lease = KeyRing::admit(call.key, chat.model, MonotonicClock::now(), estimateTokens(chat));

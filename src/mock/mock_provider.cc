@@ -51,6 +51,7 @@ struct MockProvider::Call : std::enable_shared_from_this<Call> {
   std::optional<FaultRule> fault;
   std::optional<std::string> invalid;  // why the request could not be served (400)
   ChatPrompt prompt;
+  std::string anthropic_beta;  // the request's anthropic-beta header, for the request log
   MockReply reply;
   EmbeddingsPrompt embeddings;
   StreamScript script;
@@ -315,6 +316,12 @@ void MockProvider::handleModel(Endpoint endpoint, server::Request& request,
     }
   }
 
+  if (endpoint == Endpoint::Messages) {
+    if (auto beta = request.find("anthropic-beta"); beta != request.end()) {
+      call->anthropic_beta.assign(beta->value().data(), beta->value().size());
+    }
+  }
+
   if (!call->invalid) {
     const std::string_view body = request.body();
     if (endpoint == Endpoint::ChatCompletions || endpoint == Endpoint::Messages) {
@@ -361,7 +368,7 @@ void MockProvider::handleModel(Endpoint endpoint, server::Request& request,
   stats_.countOutcome(endpoint, slot);
   const std::string_view model =
       endpoint == Endpoint::Embeddings ? call->embeddings.model : call->prompt.model;
-  stats_.log(endpoint, model, call->prompt.last_user, status, fault_name);
+  stats_.log(endpoint, model, call->prompt.last_user, status, fault_name, call->anthropic_beta);
 
   std::chrono::nanoseconds delay = latency_.alwaysZero() ? 0ns : latency_.sample(random());
   if (call->faultIs(FaultKind::SlowFirstByte)) delay += call->fault->delay;

@@ -45,8 +45,9 @@ void MockStats::countOutcome(Endpoint endpoint, int slot) {
 }
 
 void MockStats::log(Endpoint endpoint, std::string_view model, std::string_view prompt, int status,
-                    std::string_view fault) {
-  Entry entry{0, endpoint, std::string(model), std::string(prompt), status, fault};
+                    std::string_view fault, std::string_view anthropic_beta) {
+  Entry entry{0,      endpoint, std::string(model),         std::string(prompt),
+              status, fault,    std::string(anthropic_beta)};
   std::lock_guard lock(log_mu_);
   entry.seq = next_seq_++;
   if (log_.size() == RequestLogCapacity) log_.pop_front();
@@ -125,6 +126,10 @@ std::string MockStats::requestsJson() const {
       out.append("null");
     } else {
       appendJsonString(out, entry.fault);
+    }
+    if (!entry.anthropic_beta.empty()) {
+      out.append(R"(,"anthropic_beta":)");
+      appendJsonString(out, entry.anthropic_beta);
     }
     out.push_back('}');
   }

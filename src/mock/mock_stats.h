@@ -34,9 +34,10 @@ class MockStats {
   void onDone();
   void countOutcome(Endpoint endpoint, int slot);
   /** Appends to the request log; sequence numbers follow the order of these calls. `status` 0
-   *  means no HTTP status was sent; `fault` names the fault kind applied, if any. */
+   *  means no HTTP status was sent; `fault` names the fault kind applied, if any;
+   *  `anthropic_beta` is the request's anthropic-beta header ("" when it had none). */
   void log(Endpoint endpoint, std::string_view model, std::string_view prompt, int status,
-           std::string_view fault);
+           std::string_view fault, std::string_view anthropic_beta = {});
 
   /** The /admin/stats body. connections_* count model connections (markModelConnection);
    *  tcp_connections_* are the server's raw counts, admin connections included. */
@@ -63,6 +64,7 @@ class MockStats {
     std::string prompt;
     int status;
     std::string_view fault;  // static strings only
+    std::string anthropic_beta;
   };
   mutable std::mutex log_mu_;
   std::deque<Entry> log_;  // guarded by log_mu_

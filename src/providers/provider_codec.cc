@@ -116,8 +116,10 @@ std::string anthropicChatBody(const ChatRequest& request, std::string_view upstr
 
 }  // namespace
 
-http::HttpRequest encodeChat(const Endpoint& endpoint, const ChatRequest& request,
-                             std::string_view upstream_model) {
+namespace {
+
+http::HttpRequest chatPost(const Endpoint& endpoint, const ChatRequest& request,
+                           std::string_view upstream_model) {
   switch (endpoint.kind) {
     case ProviderKind::Anthropic:
       return jsonPost(endpoint, joinUrl(endpoint.base_url, "/messages"),
@@ -130,6 +132,25 @@ http::HttpRequest encodeChat(const Endpoint& endpoint, const ChatRequest& reques
   }
   return jsonPost(endpoint, joinUrl(endpoint.base_url, "/chat/completions"),
                   openAIChatBody(endpoint, request, upstream_model), request.stream);
+}
+
+WireDialect dialectOf(ProviderKind kind) {
+  return kind == ProviderKind::Anthropic ? WireDialect::Anthropic : WireDialect::OpenAI;
+}
+
+}  // namespace
+
+http::HttpRequest encodeChat(const Endpoint& endpoint, const ChatRequest& request,
+                             std::string_view upstream_model) {
+  http::HttpRequest post = chatPost(endpoint, request, upstream_model);
+  if (request.source_dialect == dialectOf(endpoint.kind)) {
+    // The client's own headers for its dialect; what the provider's config (or the codec) set
+    // stays.
+    for (const auto& [name, value] : request.source_headers) {
+      addHeaderUnlessSet(post.headers, name, value);
+    }
+  }
+  return post;
 }
 
 Result<ChatResponse> decodeChat(ProviderKind kind, const http::HttpResponse& response) {

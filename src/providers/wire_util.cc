@@ -28,17 +28,32 @@ std::string percentEncode(std::string_view text) {
   return out;
 }
 
-void setHeader(http::Headers& headers, std::string_view name, std::string value) {
+namespace {
+
+// The header named `name` (ASCII case-insensitive), or null.
+std::string* findHeader(http::Headers& headers, std::string_view name) {
   for (auto& [key, existing] : headers) {
     if (key.size() != name.size()) continue;
     bool same = true;
     for (size_t i = 0; i < key.size() && same; ++i) same = (key[i] | 0x20) == (name[i] | 0x20);
-    if (same) {
-      existing = std::move(value);
-      return;
-    }
+    if (same) return &existing;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void setHeader(http::Headers& headers, std::string_view name, std::string value) {
+  if (std::string* existing = findHeader(headers, name)) {
+    *existing = std::move(value);
+    return;
   }
   headers.emplace_back(std::string(name), std::move(value));
+}
+
+void addHeaderUnlessSet(http::Headers& headers, std::string_view name, std::string value) {
+  if (findHeader(headers, name) == nullptr)
+    headers.emplace_back(std::string(name), std::move(value));
 }
 
 std::string textOfParts(const Json& parts) {

@@ -17,6 +17,8 @@ std::string percentEncode(std::string_view text);
 
 /** Sets a header, replacing any header of the same name (case-insensitive). */
 void setHeader(http::Headers& headers, std::string_view name, std::string value);
+/** Adds a header unless one of the same name (case-insensitive) is there already. */
+void addHeaderUnlessSet(http::Headers& headers, std::string_view name, std::string value);
 
 /** Joins the `text` of every text part of an OpenAI content array with '\n'. */
 std::string textOfParts(const Json& parts);

@@ -753,8 +753,15 @@ TEST(GatewayTest, AConversationsEarlierThinkingReachesAnAnthropicProvider) {
                       {"type":"tool_use","id":"toolu_1","name":"weather","input":{}}]},
                   {"role":"user","content":[
                       {"type":"tool_result","tool_use_id":"toolu_1","content":"sunny"}]}]})");
-  Reply r = request(gw.port, "POST", "/v1/messages", ask.dump());
+  Reply r = request(gw.port, "POST", "/v1/messages", ask.dump(),
+                    {"anthropic-beta: interleaved-thinking-2025-05-14"});
   ASSERT_EQ(200, r.status) << r.body;
+  // Beta features are asked for in a header: it reaches the provider too.
+  auto [log_status, log] = httpRequest(mock.port(), "GET", "/admin/requests");
+  ASSERT_EQ(200, log_status);
+  EXPECT_EQ("interleaved-thinking-2025-05-14",
+            Json::parse(log)["requests"].back().value("anthropic_beta", ""))
+      << log;
   const Json message = Json::parse(r.body);
   EXPECT_EQ("thinking", message["content"][0]["type"]) << r.body;
   EXPECT_EQ("mock thinking (earlier thinking blocks: 1)", message["content"][0]["thinking"]);

@@ -89,5 +89,45 @@ TEST(ForwardedBodyTest, OnlyAProviderOfTheClientsDialectGetsTheClientsBody) {
             Json::parse(R"({"role":"user","content":"hi"})"));
 }
 
+TEST(ForwardedBodyTest, TheClientsHeadersGoOnlyToAProviderOfItsDialect) {
+  ChatRequest request;
+  request.model = "alias";
+  request.max_tokens = 8;
+  request.messages = {ChatMessage{.role = "user", .content = "hi"}};
+  request.source_dialect = WireDialect::Anthropic;
+  request.source_headers = {{"anthropic-beta", "interleaved-thinking-2025-05-14"},
+                            {"x-api-key", "the-clients-own"}};
+  const auto header = [](const http::HttpRequest& r, std::string_view name) {
+    std::string found;
+    int count = 0;
+    for (const auto& [key, value] : r.headers) {
+      if (key == name) found = value, ++count;
+    }
+    return count > 1 ? "(twice)" : found;
+  };
+  const Endpoint anthropic{ProviderKind::Anthropic, "https://api.anthropic.com/v1", "k", "", {}};
+  const http::HttpRequest sent = encodeChat(anthropic, request, "claude-x");
+  EXPECT_EQ(header(sent, "anthropic-beta"), "interleaved-thinking-2025-05-14");
+  EXPECT_EQ(header(sent, "x-api-key"), "k");  // what the codec sets stays
+  // The provider's config wins over the client.
+  const Endpoint configured{ProviderKind::Anthropic,
+                            "https://api.anthropic.com/v1",
+                            "k",
+                            "",
+                            {{"Anthropic-Beta", "from-config"}}};
+  const http::HttpRequest overridden = encodeChat(configured, request, "claude-x");
+  int betas = 0;
+  for (const auto& [key, value] : overridden.headers) {
+    if (key == "Anthropic-Beta" || key == "anthropic-beta") {
+      ++betas;
+      EXPECT_EQ(value, "from-config");
+    }
+  }
+  EXPECT_EQ(betas, 1);
+  // Another dialect's provider gets none of them.
+  const Endpoint openai{ProviderKind::OpenAI, "https://api.openai.com/v1", "sk-x", "", {}};
+  EXPECT_EQ(header(encodeChat(openai, request, "gpt-x"), "anthropic-beta"), "");
+}
+
 }  // namespace
 }  // namespace llmpool::providers
