@@ -21,6 +21,7 @@ let mock;
 let slowMock;
 let gateway;
 let tightGateway;
+let claudeGateway;
 
 before(async () => {
   mock = await startMock(binary);
@@ -32,10 +33,12 @@ before(async () => {
     keys: [KEY],
     pool: { max_concurrent_requests: 1, max_queue: 0 },
   });
+  // An Anthropic-dialect provider behind the alias: Anthropic clients get its own events.
+  claudeGateway = await startGateway(binary, { mockPort: mock.port, keys: [KEY], kind: 'anthropic' });
 });
 
 after(async () => {
-  for (const p of [gateway, tightGateway, mock, slowMock]) if (p) await stop(p.child);
+  for (const p of [gateway, tightGateway, claudeGateway, mock, slowMock]) if (p) await stop(p.child);
 });
 
 function openai(port, apiKey = KEY) {
@@ -193,6 +196,30 @@ test('anthropic: streaming message', { timeout: 15000 }, async () => {
   assert.ok(deltas >= 3, `expected several text deltas, got ${deltas}`);
   assert.equal(final.stop_reason, 'end_turn');
   assert.ok(final.usage.output_tokens > 0);
+});
+
+test('anthropic: streamed thinking, handed back on the next turn', { timeout: 15000 }, async () => {
+  const client = anthropic(claudeGateway.port);
+  const thinking = { type: 'enabled', budget_tokens: 1024 };
+  const question = { role: 'user', content: 'weather in Paris?' };
+  const stream = client.messages.stream({
+    model: 'chat', max_tokens: 64, thinking, messages: [question],
+  });
+  const first = await stream.finalMessage();
+  assert.equal(first.content[0].type, 'thinking');
+  assert.equal(first.content[0].thinking, 'mock thinking (earlier thinking blocks: 0)');
+  assert.ok(first.content[0].signature.length > 0, 'the signature delta arrived');
+  assert.equal(first.content[1].text, 'mock reply: weather in Paris?');
+  // The next turn hands the thinking block back, signature and all; the provider sees it.
+  const second = await client.messages.create({
+    model: 'chat',
+    max_tokens: 64,
+    thinking,
+    messages: [question, { role: 'assistant', content: first.content },
+      { role: 'user', content: 'and tomorrow?' }],
+  });
+  assert.equal(second.content[0].thinking, 'mock thinking (earlier thinking blocks: 1)');
+  assert.equal(second.content[1].text, 'mock reply: and tomorrow?');
 });
 
 test('anthropic: bad key -> AuthenticationError', { timeout: 15000 }, async () => {

@@ -42,8 +42,11 @@ export async function startMock(binary, extra = []) {
   return startWithPort(binary, ['mock', '--listen', '127.0.0.1:0', ...extra]);
 }
 
-/** Writes a config with one alias `chat` (and `embed`) on the given mock and starts the gateway. */
-export async function startGateway(binary, { mockPort, keys = [], pool = {}, logLevel = 'warn' }) {
+/** Writes a config with one alias `chat` (and `embed`) on the given mock, as a provider of the
+ *  given kind (openai or anthropic), and starts the gateway. */
+export async function startGateway(
+  binary, { mockPort, keys = [], pool = {}, logLevel = 'warn', kind = 'openai' },
+) {
   const dir = mkdtempSync(join(tmpdir(), 'llmpool-node-'));
   const poolLines = Object.entries(pool).map(([k, v]) => `  ${k}: ${v}`).join('\n');
   const keyLines = keys.map((k) => `    - ${k}`).join('\n');
@@ -51,7 +54,7 @@ export async function startGateway(binary, { mockPort, keys = [], pool = {}, log
   health_checks: false
 ${poolLines}
 providers:
-  - {name: mock, kind: openai, base_url: "http://127.0.0.1:${mockPort}/v1"}
+  - {name: mock, kind: ${kind}, base_url: "http://127.0.0.1:${mockPort}/v1"}
 models:
   chat:
     - {provider: mock, model: mock-model}
