@@ -771,7 +771,7 @@ TEST(GatewayTest, AConversationsEarlierThinkingReachesAnAnthropicProvider) {
   ASSERT_EQ(200, streamed.status) << streamed.body;
   std::string thinking;
   for (const SseEventText& event : sseEvents(unframed(streamed))) {
-    if (event.data.contains("delta") && event.data["delta"]["type"] == "thinking_delta")
+    if (event.data.contains("delta") && event.data["delta"].value("type", "") == "thinking_delta")
       thinking += event.data["delta"]["thinking"].get<std::string>();
   }
   EXPECT_EQ("mock thinking (earlier thinking blocks: 1)", thinking);
