@@ -178,9 +178,9 @@ struct Gateway {
 // A gateway over one mock with the usual config (oneMockConfig), its files in a temp dir; the
 // config file stays, for a reload to rewrite.
 struct OneMockGateway {
-  explicit OneMockGateway(int mock_port)
-      : config(writtenFile(dir, "c.yaml", oneMockConfig(mock_port))),
-        gw(config, dir.file("gw.log")) {}
+  explicit OneMockGateway(int mock_port) : OneMockGateway(oneMockConfig(mock_port)) {}
+  explicit OneMockGateway(const std::string& config_text)
+      : config(writtenFile(dir, "c.yaml", config_text)), gw(config, dir.file("gw.log")) {}
   static std::string writtenFile(const TempDir& d, const std::string& name,
                                  const std::string& text) {
     writeFile(d.file(name), text);
@@ -677,17 +677,14 @@ TEST(GatewayTest, AnAnthropicStreamArrivesAsTheProviderSentIt) {
   // Thinking and signature deltas, block stops and pings have no place in a ChatChunk: only the
   // provider's own events carry them to an Anthropic client.
   MockProvider mock;
-  TempDir dir;
-  const std::string config = dir.file("c.yaml");
-  writeFile(config, anthropicMockConfig(mock.port()));
-  Gateway gw(config, dir.file("gw.log"));
-  ASSERT_GT(gw.port, 0);
+  OneMockGateway g(anthropicMockConfig(mock.port()));
+  ASSERT_GT(g.gw.port, 0);
   Json ask = {{"model", "chat"},
               {"max_tokens", 64},
               {"stream", true},
               {"thinking", {{"type", "enabled"}, {"budget_tokens", 1024}}},
               {"messages", {{{"role", "user"}, {"content", "one two"}}}}};
-  Reply through = request(gw.port, "POST", "/v1/messages", ask.dump());
+  Reply through = request(g.gw.port, "POST", "/v1/messages", ask.dump());
   ASSERT_EQ(200, through.status) << through.body;
   EXPECT_EQ("a/mock-model", through.headers["x-llmpool-deployment"]);
   ask["model"] = "mock-model";
@@ -716,7 +713,7 @@ TEST(GatewayTest, AnAnthropicStreamArrivesAsTheProviderSentIt) {
                  {"stream", true},
                  {"thinking", {{"type", "enabled"}, {"budget_tokens", 1024}}},
                  {"messages", {{{"role", "user"}, {"content", "one two"}}}}};
-  Reply translated = request(gw.port, "POST", "/v1/chat/completions", openai.dump());
+  Reply translated = request(g.gw.port, "POST", "/v1/chat/completions", openai.dump());
   ASSERT_EQ(200, translated.status) << translated.body;
   std::string content;
   size_t chunks = 0;
@@ -740,11 +737,8 @@ TEST(GatewayTest, AConversationsEarlierThinkingReachesAnAnthropicProvider) {
   // all); the mock's thinking says how many blocks came back. ChatRequest has no place for them:
   // only the client's own body carries them through.
   MockProvider mock;
-  TempDir dir;
-  const std::string config = dir.file("c.yaml");
-  writeFile(config, anthropicMockConfig(mock.port()));
-  Gateway gw(config, dir.file("gw.log"));
-  ASSERT_GT(gw.port, 0);
+  OneMockGateway g(anthropicMockConfig(mock.port()));
+  ASSERT_GT(g.gw.port, 0);
   Json ask = Json::parse(R"({"model":"chat","max_tokens":64,
       "thinking":{"type":"enabled","budget_tokens":1024},
       "messages":[{"role":"user","content":"weather?"},
@@ -753,7 +747,7 @@ TEST(GatewayTest, AConversationsEarlierThinkingReachesAnAnthropicProvider) {
                       {"type":"tool_use","id":"toolu_1","name":"weather","input":{}}]},
                   {"role":"user","content":[
                       {"type":"tool_result","tool_use_id":"toolu_1","content":"sunny"}]}]})");
-  Reply r = request(gw.port, "POST", "/v1/messages", ask.dump(),
+  Reply r = request(g.gw.port, "POST", "/v1/messages", ask.dump(),
                     {"anthropic-beta: interleaved-thinking-2025-05-14"});
   ASSERT_EQ(200, r.status) << r.body;
   // Beta features are asked for in a header: it reaches the provider too.
@@ -767,7 +761,7 @@ TEST(GatewayTest, AConversationsEarlierThinkingReachesAnAnthropicProvider) {
   EXPECT_EQ("mock thinking (earlier thinking blocks: 1)", message["content"][0]["thinking"]);
   EXPECT_FALSE(message["content"][0]["signature"].get<std::string>().empty());
   ask["stream"] = true;
-  Reply streamed = request(gw.port, "POST", "/v1/messages", ask.dump());
+  Reply streamed = request(g.gw.port, "POST", "/v1/messages", ask.dump());
   ASSERT_EQ(200, streamed.status) << streamed.body;
   std::string thinking;
   for (const SseEventText& event : sseEvents(unframed(streamed))) {
