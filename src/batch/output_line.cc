@@ -171,12 +171,16 @@ std::string resultLineText(const TaskResult& result) {
   if (std::string_view own = providerBody(url, response); !own.empty()) {
     // Decoded by the pool, so well-formed: a line break in it can only be whitespace between
     // tokens (one inside a string is escaped), and a JSONL line must not have one.
-    std::string one_line;
-    one_line.reserve(own.size());
-    for (char c : own) {
-      if (c != '\n' && c != '\r') one_line.push_back(c);
+    if (own.find_first_of("\r\n") == std::string_view::npos) {
+      w.raw(own);
+    } else {
+      std::string one_line;
+      one_line.reserve(own.size());
+      for (char c : own) {
+        if (c != '\n' && c != '\r') one_line.push_back(c);
+      }
+      w.raw(one_line);
     }
-    w.raw(one_line);
   } else if (url == kUrlMessages) {
     w.json(providers::toAnthropicResponse(response));
   } else {

@@ -76,14 +76,16 @@ std::string deploymentForModel(const PoolConfig& config, const std::string& alia
   return found;
 }
 
+WireDialect wireDialectOf(Dialect dialect) {
+  return dialect == Dialect::Anthropic ? WireDialect::Anthropic : WireDialect::OpenAI;
+}
+
 // The body of a non-streamed chat reply in the client's dialect. A provider reply in that same
 // dialect goes out as it came (moved out of `r`), so what ChatResponse does not model (logprobs,
 // system_fingerprint, usage details, thinking blocks) reaches the client, and nothing is
 // re-encoded; any other is translated.
 std::string replyBody(Dialect dialect, ChatResponse& r) {
-  const WireDialect wanted =
-      dialect == Dialect::Anthropic ? WireDialect::Anthropic : WireDialect::OpenAI;
-  if (r.provider_dialect == wanted && !r.provider_body.empty()) {
+  if (r.provider_dialect == wireDialectOf(dialect) && !r.provider_body.empty()) {
     return std::move(r.provider_body);
   }
   return dialect == Dialect::Anthropic ? dumpJson(providers::toAnthropicResponse(r))
@@ -377,8 +379,7 @@ void serveChat(Dialect dialect, const server::Request& request, ModelCall call) 
       chat.source_headers.emplace_back("anthropic-beta", std::string(beta->value()));
     }
   }
-  chat.source_dialect =
-      dialect == Dialect::Anthropic ? WireDialect::Anthropic : WireDialect::OpenAI;
+  chat.source_dialect = wireDialectOf(dialect);
   auto lease = KeyRing::admit(call.key, chat.model, MonotonicClock::now(), estimateTokens(chat));
   if (!lease) {
     call.shared.metrics.authFailure(lease.error().reason);

@@ -225,10 +225,12 @@ StreamScript anthropicStream(const WireContext& ctx, const MockReply& reply) {
     script.events.push_back(sseEvent("ping", R"({"type":"ping"})"));
     std::string thinking = R"(,"delta":{"type":"thinking_delta","thinking":)";
     appendJsonString(thinking, reply.thinking);
-    blockEvent("content_block_delta", "0", thinking + "}");
+    thinking.push_back('}');
+    blockEvent("content_block_delta", "0", thinking);
     std::string signature = R"(,"delta":{"type":"signature_delta","signature":)";
     appendJsonString(signature, reply.signature);
-    blockEvent("content_block_delta", "0", signature + "}");
+    signature.push_back('}');
+    blockEvent("content_block_delta", "0", signature);
     blockEvent("content_block_stop", "0", "");
   }
   blockEvent("content_block_start", text_index, R"(,"content_block":{"type":"text","text":""})");
@@ -237,7 +239,8 @@ StreamScript anthropicStream(const WireContext& ctx, const MockReply& reply) {
   for (std::size_t i = 0; i < reply.pieceCount(); ++i) {
     std::string delta = R"(,"delta":{"type":"text_delta","text":)";
     appendJsonString(delta, reply.piece(i));
-    blockEvent("content_block_delta", text_index, delta + "}");
+    delta.push_back('}');
+    blockEvent("content_block_delta", text_index, delta);
   }
   script.content_count = reply.pieceCount();
   blockEvent("content_block_stop", text_index, "");

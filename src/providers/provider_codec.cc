@@ -90,10 +90,6 @@ float floatFromLittleEndian(const char* p) {
   return std::bit_cast<float>(bits);
 }
 
-}  // namespace
-
-namespace {
-
 // The chat body for an OpenAI-dialect endpoint: the client's own when it spoke OpenAI too.
 std::string openAIChatBody(const Endpoint& endpoint, const ChatRequest& request,
                            std::string_view upstream_model) {
@@ -113,10 +109,6 @@ std::string anthropicChatBody(const ChatRequest& request, std::string_view upstr
   }
   return dumpJson(anthropic::requestBody(request, upstream_model));
 }
-
-}  // namespace
-
-namespace {
 
 http::HttpRequest chatPost(const Endpoint& endpoint, const ChatRequest& request,
                            std::string_view upstream_model) {
@@ -171,8 +163,7 @@ Result<ChatResponse> decodeChat(ProviderKind kind, const http::HttpResponse& res
 
 void keepProviderBody(ProviderKind kind, std::string&& body, ChatResponse& response) {
   response.provider_body = std::move(body);
-  response.provider_dialect =
-      kind == ProviderKind::Anthropic ? WireDialect::Anthropic : WireDialect::OpenAI;
+  response.provider_dialect = dialectOf(kind);
 }
 
 Result<http::HttpRequest> encodeEmbeddings(const Endpoint& endpoint,
