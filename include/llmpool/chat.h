@@ -99,6 +99,9 @@ struct ChatResponse {
   std::string deployment;
   int attempts = 1;
   double cost_usd = 0.0;
+  /** The provider's own id for this reply (its `x-request-id`, Anthropic's `request-id`), for
+   *  finding it in the provider's logs; "" when it sent none. */
+  std::string provider_request_id;
   std::vector<Attempt> attempt_trail;
   /** The provider's reply body as it arrived, and its dialect, for replies that were not
    *  streamed; empty and None otherwise. A client that speaks the same dialect can be given it
@@ -130,6 +133,7 @@ struct ChatChunk {
    *  and how many attempts were sent (later chunks leave them empty: the stream cannot move). */
   std::string deployment;
   int attempts = 0;
+  std::string provider_request_id;  // first chunk only, as deployment (ChatResponse's)
   /** Only when the request asked for them (RequestOptions::provider_events): the provider's
    *  stream event this chunk came from, as it arrived, for a client of the same dialect to be
    *  given unchanged, with what the fields above do not model (OpenAI logprobs and usage

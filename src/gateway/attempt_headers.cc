@@ -45,6 +45,10 @@ void setSuccessTrailHeaders(server::ResponseHead& head, const std::string& deplo
   if (trail.size() > 1) head.set("x-llmpool-trail", trailSummary(trail));
 }
 
+void setUpstreamRequestIdHeader(server::ResponseHead& head, std::string_view id) {
+  if (!id.empty()) head.set("x-llmpool-upstream-request-id", id);
+}
+
 void setFailureTrailHeaders(server::ResponseHead& head, const Error& error) {
   head.set("x-llmpool-attempts", std::to_string(attemptsSent(error.attempts)));
   if (!error.attempts.empty()) head.set("x-llmpool-trail", trailSummary(error.attempts));

@@ -4,8 +4,10 @@
 //   x-llmpool-deployment: openai/gpt-4o          (who served; absent on failure)
 //   x-llmpool-attempts:   2                      (attempts sent upstream, skips not counted)
 //   x-llmpool-trail:      azure/gpt-4o=server_error,openai/gpt-4o=ok   (bounded length)
+//   x-llmpool-upstream-request-id: req_abc123  (the serving provider's own id for the reply)
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "llmpool/error.h"
@@ -23,5 +25,7 @@ std::string trailSummary(const std::vector<Attempt>& trail, std::size_t max_byte
 void setSuccessTrailHeaders(server::ResponseHead& head, const std::string& deployment, int attempts,
                             const std::vector<Attempt>& trail);
 void setFailureTrailHeaders(server::ResponseHead& head, const Error& error);
+/** The serving provider's id for the reply, when it gave one: what its logs and support know. */
+void setUpstreamRequestIdHeader(server::ResponseHead& head, std::string_view id);
 
 }  // namespace llmpool::gateway

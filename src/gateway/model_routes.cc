@@ -126,7 +126,8 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
   bool onChunk(const ChatChunk& chunk);
   void onDone(Result<ChatResponse> result);
   void onDisconnect();
-  void sendStreamHead(const std::string& deployment, std::optional<int> attempts);
+  void sendStreamHead(const std::string& deployment, std::optional<int> attempts,
+                      std::string_view upstream_request_id);
   void finishLog(unsigned status, std::string_view deployment, int attempts, const Usage& usage,
                  std::string_view error_code);
 };
@@ -172,7 +173,8 @@ void ChatExchange::onDisconnect() {
   h.cancel();  // outside the lock: the pool may complete synchronously into onDone
 }
 
-void ChatExchange::sendStreamHead(const std::string& deployment, std::optional<int> attempts) {
+void ChatExchange::sendStreamHead(const std::string& deployment, std::optional<int> attempts,
+                                  std::string_view upstream_request_id) {
   server::ResponseHead head;
   head.result(http::status::ok);
   head.version(11);
@@ -180,6 +182,7 @@ void ChatExchange::sendStreamHead(const std::string& deployment, std::optional<i
   head.set(http::field::cache_control, "no-cache");
   if (!deployment.empty()) head.set("x-llmpool-deployment", deployment);
   if (attempts) head.set("x-llmpool-attempts", std::to_string(*attempts));
+  setUpstreamRequestIdHeader(head, upstream_request_id);
   call.writer.startStream(std::move(head));
   head_sent = true;
 }
@@ -193,9 +196,10 @@ bool ChatExchange::onChunk(const ChatChunk& chunk) {
     // The pool names the deployment on the first chunk; for a completer that does not, it is
     // inferred from the chunk's model.
     if (!chunk.deployment.empty()) {
-      sendStreamHead(chunk.deployment, chunk.attempts);
+      sendStreamHead(chunk.deployment, chunk.attempts, chunk.provider_request_id);
     } else {
-      sendStreamHead(deploymentForModel(call.generation->config, alias, chunk.model), std::nullopt);
+      sendStreamHead(deploymentForModel(call.generation->config, alias, chunk.model), std::nullopt,
+                     chunk.provider_request_id);
     }
   }
   if (dialect == Dialect::Anthropic) {
@@ -270,9 +274,12 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
   if (!gone && !stream) {
     server::Response response = jsonResponse(replyBody(dialect, r));
     setSuccessTrailHeaders(response.base(), r.deployment, r.attempts, r.attempt_trail);
+    setUpstreamRequestIdHeader(response.base(), r.provider_request_id);
     call.writer.send(std::move(response));
   } else if (!gone) {
-    if (!head_sent) sendStreamHead(r.deployment, r.attempts);  // nothing was streamed
+    if (!head_sent) {  // nothing was streamed
+      sendStreamHead(r.deployment, r.attempts, r.provider_request_id);
+    }
     // An SSE comment (ignored by clients) carries the final trail for anyone reading raw.
     std::string tail =
         ": llmpool deployment=" + r.deployment + " attempts=" + std::to_string(r.attempts) + "\n\n";

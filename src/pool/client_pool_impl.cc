@@ -564,6 +564,7 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
           c->committed = true;
           if (c->current) deliver.front().deployment = c->current->name;
           deliver.front().attempts = c->attempts;
+          deliver.front().provider_request_id = providers::providerRequestId(st.head_headers);
           const Duration ttft = executor_.clock().now() - c->attempt_start;
           ttft_hist_.observe(ttft);
           if (c->current) {
@@ -641,6 +642,7 @@ void ClientPoolImpl::onAttemptDone(const std::shared_ptr<Call>& call,
       auto decoded = providers::decodeChat(d.provider.kind, resp);
       if (decoded) {
         usage = decoded->usage;
+        decoded->provider_request_id = providers::providerRequestId(resp.headers);
         providers::keepProviderBody(d.provider.kind, std::move(resp.body), *decoded);
         call->chat_result = std::move(*decoded);
       } else {
@@ -653,6 +655,7 @@ void ClientPoolImpl::onAttemptDone(const std::shared_ptr<Call>& call,
         error = finished.error();
       } else {
         ChatResponse assembled = st.assembler.response();
+        assembled.provider_request_id = providers::providerRequestId(resp.headers);
         usage = assembled.usage;
         call->chat_result = std::move(assembled);
       }

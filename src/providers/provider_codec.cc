@@ -166,6 +166,11 @@ void keepProviderBody(ProviderKind kind, std::string&& body, ChatResponse& respo
   response.provider_dialect = dialectOf(kind);
 }
 
+std::string_view providerRequestId(const http::Headers& headers) {
+  std::string_view id = http::findHeader(headers, "x-request-id");
+  return id.empty() ? http::findHeader(headers, "request-id") : id;
+}
+
 Result<http::HttpRequest> encodeEmbeddings(const Endpoint& endpoint,
                                            const EmbeddingRequest& request,
                                            std::string_view upstream_model) {

@@ -33,6 +33,10 @@ Result<ChatResponse> decodeChat(ProviderKind kind, const http::HttpResponse& res
 /** Keeps the body a ChatResponse was decoded from in it (moved), with the provider's dialect. */
 void keepProviderBody(ProviderKind kind, std::string&& body, ChatResponse& response);
 
+/** The provider's id for a response: `x-request-id` (OpenAI and most compatible servers) or
+ *  `request-id` (Anthropic); "" when it sent neither. */
+std::string_view providerRequestId(const http::Headers& headers);
+
 /** POST {base_url}/embeddings (Azure: the deployment URL). Anthropic has no embeddings API:
  *  InvalidRequest. */
 Result<http::HttpRequest> encodeEmbeddings(const Endpoint& endpoint,

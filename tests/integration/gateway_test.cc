@@ -771,6 +771,23 @@ TEST(GatewayTest, AConversationsEarlierThinkingReachesAnAnthropicProvider) {
   EXPECT_EQ("mock thinking (earlier thinking blocks: 1)", thinking);
 }
 
+TEST(GatewayTest, TheProvidersRequestIdComesBackInAHeader) {
+  // The serving provider's own id for the reply (the mock's x-request-id), streamed or not: what
+  // its logs and support know the request by.
+  MockProvider mock;
+  OneMockGateway g(mock.port());
+  ASSERT_GT(g.gw.port, 0);
+  Reply first = request(g.gw.port, "POST", "/v1/chat/completions", chatBody("chat", "a"));
+  Reply second = request(g.gw.port, "POST", "/v1/chat/completions", chatBody("chat", "b", true));
+  ASSERT_EQ(200, first.status) << first.body;
+  ASSERT_EQ(200, second.status) << second.body;
+  const std::string a = first.headers["x-llmpool-upstream-request-id"];
+  const std::string b = second.headers["x-llmpool-upstream-request-id"];
+  EXPECT_TRUE(a.starts_with("req_")) << a;
+  EXPECT_TRUE(b.starts_with("req_")) << b;
+  EXPECT_NE(a, b);
+}
+
 TEST(GatewayTest, AnthropicDialectEndToEnd) {
   MockProvider mock;
   TempDir dir;

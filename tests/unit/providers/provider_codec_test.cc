@@ -279,6 +279,12 @@ TEST(AnthropicDecodeTest, StopReasonTable) {
   EXPECT_EQ(bad.error().code, ErrorCode::Protocol);
 }
 
+TEST(ProviderRequestIdTest, OpenAIsHeaderThenAnthropics) {
+  EXPECT_EQ(providerRequestId({{"x-request-id", "req_1"}, {"request-id", "req_2"}}), "req_1");
+  EXPECT_EQ(providerRequestId({{"content-type", "x"}, {"Request-Id", "req_2"}}), "req_2");
+  EXPECT_EQ(providerRequestId({{"content-type", "x"}}), "");
+}
+
 TEST(HealthProbeTest, PerKindUrlsAndHeaders) {
   Endpoint openai{ProviderKind::OpenAI, "https://api.openai.com/v1", "sk-x", "", {}};
   http::HttpRequest p = encodeHealthProbe(openai, "");
