@@ -216,7 +216,7 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
 
   ModelCall call{*shared_, std::move(gen), entry, std::move(writer), started};
   if (route == Route::Embeddings) return serveEmbeddings(request, std::move(call));
-  serveChat(dialect, request, std::move(call));
+  serveChat(dialect, std::move(request), std::move(call));
 }
 
 Result<std::string> Gateway::reload() {

@@ -96,12 +96,7 @@ std::string replyBody(Dialect dialect, ChatResponse& r) {
 // ChatExchange: one chat request in flight.
 
 struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
-  ChatExchange(ModelCall c, Dialect d) : call(std::move(c)), dialect(d) {
-    // Only an Anthropic stream re-encodes its chunks; an OpenAI one (most of 10,000 held
-    // streams) does not carry the encoder's state.
-    if (dialect == Dialect::Anthropic)
-      encoder = std::make_unique<providers::AnthropicStreamEncoder>();
-  }
+  ChatExchange(ModelCall c, Dialect d) : call(std::move(c)), dialect(d) {}
 
   ModelCall call;
   KeyLease lease;  // declared after `call` (which holds the generation owning the key)
@@ -120,7 +115,13 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
   bool raw_events = false;     // the provider's own events go out (Anthropic); guarded by mu
   bool raw_stop_sent = false;  // ... and its message_stop did; guarded by mu
   std::optional<Duration> ttft;
-  std::unique_ptr<providers::AnthropicStreamEncoder> encoder;  // Anthropic only; guarded by mu
+  // Made when first needed: only an Anthropic client's stream from an OpenAI-dialect provider
+  // re-encodes chunks (an OpenAI stream or an Anthropic provider's does not carry its state).
+  std::unique_ptr<providers::AnthropicStreamEncoder> encoder_;  // guarded by mu
+  providers::AnthropicStreamEncoder& encoder() {
+    if (!encoder_) encoder_ = std::make_unique<providers::AnthropicStreamEncoder>();
+    return *encoder_;
+  }
 
   void start(ChatRequest request);
   bool onChunk(const ChatChunk& chunk);
@@ -212,7 +213,7 @@ bool ChatExchange::onChunk(const ChatChunk& chunk) {
       return true;
     }
     if (chunk.only_event) return true;
-    std::string events = encoder->encode(chunk);
+    std::string events = encoder().encode(chunk);
     if (!events.empty()) call.writer.writeChunk(std::move(events));
     return true;
   }
@@ -295,8 +296,8 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
       last.id = r.id;
       last.model = r.model;
       last.usage = r.usage;  // cumulative; message_delta reports it
-      std::string events = encoder->encode(last);
-      events += encoder->finish();
+      std::string events = encoder().encode(last);
+      events += encoder().finish();
       call.writer.writeChunk(std::move(events) + tail);
     } else {
       if (client_usage && !usage_sent) {
@@ -359,7 +360,7 @@ void refuse(ModelCall& call, Dialect dialect, Route route, const Error& error,
 
 }  // namespace
 
-void serveChat(Dialect dialect, const server::Request& request, ModelCall call) {
+void serveChat(Dialect dialect, server::Request&& request, ModelCall call) {
   const Route route = routeOf(dialect);
   call.shared.metrics.requestStarted();
   Error error;
@@ -378,8 +379,9 @@ void serveChat(Dialect dialect, const server::Request& request, ModelCall call) 
     fast = std::move(*parsed);
   }
   ChatRequest chat = std::move(*fast);
-  // A provider of the client's dialect is sent the client's own body (forwarded_body.h).
-  chat.source_body = request.body();
+  // A provider of the client's dialect is sent the client's own body (forwarded_body.h); parsed,
+  // it is not read here again.
+  chat.source_body = std::move(request.body());
   if (dialect == Dialect::Anthropic) {
     // Beta features (interleaved thinking, longer contexts, ...) are asked for in a header.
     if (auto beta = request.find("anthropic-beta"); beta != request.end()) {

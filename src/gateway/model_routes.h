@@ -18,8 +18,9 @@ struct ModelCall {
   MonotonicTime started;
 };
 
-/** /v1/chat/completions (Dialect::OpenAI) or /v1/messages (Dialect::Anthropic). */
-void serveChat(Dialect dialect, const server::Request& request, ModelCall call);
+/** /v1/chat/completions (Dialect::OpenAI) or /v1/messages (Dialect::Anthropic). The request's
+ *  body moves into the ChatRequest (it is sent on as written to a provider of its dialect). */
+void serveChat(Dialect dialect, server::Request&& request, ModelCall call);
 void serveEmbeddings(const server::Request& request, ModelCall call);
 
 }  // namespace llmpool::gateway
