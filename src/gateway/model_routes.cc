@@ -107,13 +107,12 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
   std::string alias;
 
   std::mutex mu;
-  RequestHandle handle;        // guarded by mu
-  bool disconnected = false;   // guarded by mu
-  bool head_sent = false;      // guarded by mu
-  bool usage_sent = false;     // guarded by mu
-  bool done = false;           // guarded by mu
-  bool raw_events = false;     // the provider's own events go out (Anthropic); guarded by mu
-  bool raw_stop_sent = false;  // ... and its message_stop did; guarded by mu
+  RequestHandle handle;       // guarded by mu
+  bool disconnected = false;  // guarded by mu
+  bool head_sent = false;     // guarded by mu
+  bool usage_sent = false;    // guarded by mu
+  bool done = false;          // guarded by mu
+  bool raw_events = false;    // the provider's own events go out (Anthropic); guarded by mu
   std::optional<Duration> ttft;
   // Made when first needed: only an Anthropic client's stream from an OpenAI-dialect provider
   // re-encodes chunks (an OpenAI stream or an Anthropic provider's does not carry its state).
@@ -208,7 +207,6 @@ bool ChatExchange::onChunk(const ChatChunk& chunk) {
       // The provider's event as it came: thinking and signature deltas, citations and pings,
       // which the chunk does not model, reach the client.
       raw_events = true;
-      raw_stop_sent = raw_stop_sent || chunk.provider_event == "message_stop";
       call.writer.writeChunk(providers::sseEventText(chunk.provider_event, chunk.provider_data));
       return true;
     }
@@ -285,11 +283,8 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
     std::string tail =
         ": llmpool deployment=" + r.deployment + " attempts=" + std::to_string(r.attempts) + "\n\n";
     if (dialect == Dialect::Anthropic && raw_events) {
-      // The provider's message_delta and message_stop went out as they came. A stream whose
-      // last event arrived without its closing blank line was decoded at the end of the body,
-      // too late to hand on: its end is written here.
-      if (!raw_stop_sent)
-        tail = providers::sseEventText("message_stop", R"({"type":"message_stop"})") + tail;
+      // The provider's message_delta and message_stop went out as they came (the pool hands on
+      // a last event that ended the body without its closing blank line too).
       call.writer.writeChunk(std::move(tail));
     } else if (dialect == Dialect::Anthropic) {
       ChatChunk last;

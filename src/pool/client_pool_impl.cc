@@ -558,39 +558,32 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
           st.stream_error = fed.error();
           return false;  // completes the attempt with Cancelled; the recorded error wins
         }
-        deliver.swap(st.pending_chunks);
-        if (!deliver.empty() && !st.saw_first_chunk) {
-          st.saw_first_chunk = true;
-          c->committed = true;
-          if (c->current) deliver.front().deployment = c->current->name;
-          deliver.front().attempts = c->attempts;
-          deliver.front().provider_request_id = providers::providerRequestId(st.head_headers);
-          const Duration ttft = executor_.clock().now() - c->attempt_start;
-          ttft_hist_.observe(ttft);
-          if (c->current) {
-            c->current->ttft_hist.observe(ttft);
-            c->current->latency.recordTtft(ttft);
-          }
-        }
-        for (const auto& chunk : deliver) st.assembler.add(chunk);
+        takePendingChunks(*c, deliver);
       }
-      // Deliver outside the lock: the caller's callback may cancel.
-      for (const auto& chunk : deliver) {
-        if (c->stream->on_chunk && !c->stream->on_chunk(chunk)) {
-          std::lock_guard g(c->mu);
-          c->stream->stream_error = Error(ErrorCode::Cancelled, "cancelled by the caller");
-          return false;
-        }
-      }
-      return true;
+      return deliverChunks(*c, deliver);
     };
   }
   callbacks.on_complete = [this, weak, seq](Result<http::HttpResponse> result) {
     auto c = weak.lock();
     if (!c) return;
+    std::vector<ChatChunk> deliver;
     {
       std::lock_guard g(c->mu);
-      if (c->attempt_seq != seq || !c->in_attempt) return;
+      if (c->attempt_seq != seq || !c->in_attempt || c->finished) return;
+      // The body's end may complete a last event (one sent without its closing blank line):
+      // the caller gets its chunks like any other, before the call finishes.
+      if (c->kind == CallKind::Stream && result && c->stream->status >= 200 &&
+          c->stream->status < 300) {
+        StreamState& st = *c->stream;
+        if (!st.decoder->finish(
+                [&](ChatChunk&& chunk) { st.pending_chunks.push_back(std::move(chunk)); })) {
+          st.pending_chunks.clear();  // a truncated stream: onAttemptDone reports it
+        }
+        takePendingChunks(*c, deliver);
+      }
+    }
+    if (!deliverChunks(*c, deliver)) {
+      result = std::unexpected(Error(ErrorCode::Cancelled, "cancelled by the caller"));
     }
     onAttemptDone(c, std::move(result));
   };
@@ -599,6 +592,36 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
   const http::RequestId id = transport_.send(std::move(request), std::move(callbacks));
   lock.lock();
   if (call->attempt_seq == seq && call->in_attempt) call->transport_id = id;
+}
+
+void ClientPoolImpl::takePendingChunks(Call& c, std::vector<ChatChunk>& deliver) {
+  StreamState& st = *c.stream;
+  deliver.swap(st.pending_chunks);
+  if (!deliver.empty() && !st.saw_first_chunk) {
+    st.saw_first_chunk = true;
+    c.committed = true;
+    if (c.current) deliver.front().deployment = c.current->name;
+    deliver.front().attempts = c.attempts;
+    deliver.front().provider_request_id = providers::providerRequestId(st.head_headers);
+    const Duration ttft = executor_.clock().now() - c.attempt_start;
+    ttft_hist_.observe(ttft);
+    if (c.current) {
+      c.current->ttft_hist.observe(ttft);
+      c.current->latency.recordTtft(ttft);
+    }
+  }
+  for (const auto& chunk : deliver) st.assembler.add(chunk);
+}
+
+bool ClientPoolImpl::deliverChunks(Call& c, const std::vector<ChatChunk>& deliver) {
+  for (const auto& chunk : deliver) {
+    if (c.stream->on_chunk && !c.stream->on_chunk(chunk)) {
+      std::lock_guard g(c.mu);
+      c.stream->stream_error = Error(ErrorCode::Cancelled, "cancelled by the caller");
+      return false;
+    }
+  }
+  return true;
 }
 
 void ClientPoolImpl::onAttemptDone(const std::shared_ptr<Call>& call,

@@ -74,6 +74,12 @@ class ClientPoolImpl final : public ClientPool {
                    std::optional<resilience::RateLimiter::Reservation> reservation,
                    std::unique_lock<std::mutex>& lock);
   void settleBreaker(Call& call, Deployment& d, int outcome);
+  /** Moves a stream's decoded chunks to `deliver` (the first one named with its deployment and
+   *  timed as the first token) and into the assembled response. Caller holds call.mu. */
+  void takePendingChunks(Call& call, std::vector<ChatChunk>& deliver);
+  /** Hands chunks to the caller, without call.mu held (the callback may cancel). False when the
+   *  caller cancelled (recorded as the stream's error). */
+  bool deliverChunks(Call& call, const std::vector<ChatChunk>& deliver);
   void finish(const std::shared_ptr<Call>& call, std::unique_lock<std::mutex>& lock);
   void scheduleRetry(const std::shared_ptr<Call>& call, Duration delay,
                      std::unique_lock<std::mutex>& lock);

@@ -428,6 +428,82 @@ TEST_F(ClientPoolTest, StreamDeliversChunksAndAssemblesTheResponse) {
   EXPECT_EQ((*out)->provider_dialect, WireDialect::None);
 }
 
+TEST_F(ClientPoolTest, StreamHandsOnALastEventThatEndedTheBodyWithoutItsBlankLine) {
+  config_.providers.push_back(
+      {.name = "claude", .kind = ProviderKind::Anthropic, .base_url = "http://claude/v1"});
+  useRoute({{.provider = "claude", .model = "c"}});
+  build();
+  // Anthropic's stream, its final event cut off after its data line: the body's end completes it.
+  transport_.setScript([](const http::HttpRequest&) {
+    FakeReply r;
+    r.chunks = {
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
+        "\"type\":\"message\",\"role\":\"assistant\",\"model\":\"c\",\"content\":[],"
+        "\"usage\":{\"input_tokens\":3,\"output_tokens\":0}}}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+        "\"end_turn\"},\"usage\":{\"output_tokens\":1}}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}"};
+    r.chunk_gap = 5ms;
+    return r;
+  });
+  std::vector<ChatChunk> chunks;
+  std::optional<Result<ChatResponse>> out;
+  RequestOptions options;
+  options.provider_events = true;
+  pool_->stream(
+      hello(), options,
+      [&](const ChatChunk& c) {
+        EXPECT_FALSE(out.has_value()) << "a chunk after the call finished";
+        chunks.push_back(c);
+        return true;
+      },
+      [&](Result<ChatResponse> r) { out = std::move(r); });
+  executor_.advance(1s);
+  ASSERT_TRUE(out.has_value());
+  ASSERT_TRUE(out->has_value()) << out->error().describe();
+  EXPECT_EQ((*out)->text(), "hi");
+  ASSERT_FALSE(chunks.empty());
+  // The last event reached the caller as it came, and with it the stream's final usage.
+  EXPECT_EQ(chunks.back().provider_event, "message_stop");
+  EXPECT_EQ(chunks.back().provider_data, R"({"type":"message_stop"})");
+  ASSERT_TRUE(chunks.back().usage.has_value());
+  EXPECT_EQ(chunks.back().usage->prompt_tokens, 3);
+  EXPECT_EQ(chunks.back().usage->completion_tokens, 1);
+}
+
+TEST_F(ClientPoolTest, StreamWhoseLastEventIsCutOffIsNotHandedOnAndFails) {
+  useRoute({{.provider = "primary", .model = "m"}});
+  build();
+  // The stream's only chunk arrives unterminated and no [DONE] follows: truncated. The half
+  // event is not delivered, so nothing reached the caller and the call may not pretend success.
+  transport_.setScript([](const http::HttpRequest&) {
+    FakeReply r;
+    r.chunks = {
+        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"partial\"},\"finish_reason\":null}]}"};
+    return r;
+  });
+  size_t delivered = 0;
+  std::optional<Result<ChatResponse>> out;
+  pool_->stream(
+      hello(), {},
+      [&](const ChatChunk&) {
+        ++delivered;
+        return true;
+      },
+      [&](Result<ChatResponse> r) { out = std::move(r); });
+  executor_.advance(1s);
+  ASSERT_TRUE(out.has_value());
+  ASSERT_FALSE(out->has_value());
+  EXPECT_EQ(out->error().code, ErrorCode::Protocol);
+  EXPECT_EQ(delivered, 0u);
+}
+
 TEST_F(ClientPoolTest, StreamIsNotRetriedAfterItsFirstChunkReachedTheCaller) {
   useRoute({{.provider = "primary", .model = "m"}, {.provider = "backup", .model = "m"}});
   build();
