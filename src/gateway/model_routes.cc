@@ -114,6 +114,7 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
   bool done = false;          // guarded by mu
   bool raw_events = false;    // the provider's own events go out (Anthropic); guarded by mu
   std::optional<Duration> ttft;
+  std::string upstream_request_id;  // the serving provider's, for the log line; guarded by mu
   // Made when first needed: only an Anthropic client's stream from an OpenAI-dialect provider
   // re-encodes chunks (an OpenAI stream or an Anthropic provider's does not carry its state).
   std::unique_ptr<providers::AnthropicStreamEncoder> encoder_;  // guarded by mu
@@ -127,7 +128,7 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
   void onDone(Result<ChatResponse> result);
   void onDisconnect();
   void sendStreamHead(const std::string& deployment, std::optional<int> attempts,
-                      std::string_view upstream_request_id);
+                      std::string_view request_id);
   void finishLog(unsigned status, std::string_view deployment, int attempts, const Usage& usage,
                  std::string_view error_code);
 };
@@ -174,7 +175,7 @@ void ChatExchange::onDisconnect() {
 }
 
 void ChatExchange::sendStreamHead(const std::string& deployment, std::optional<int> attempts,
-                                  std::string_view upstream_request_id) {
+                                  std::string_view request_id) {
   server::ResponseHead head;
   head.result(http::status::ok);
   head.version(11);
@@ -182,7 +183,8 @@ void ChatExchange::sendStreamHead(const std::string& deployment, std::optional<i
   head.set(http::field::cache_control, "no-cache");
   if (!deployment.empty()) head.set("x-llmpool-deployment", deployment);
   if (attempts) head.set("x-llmpool-attempts", std::to_string(*attempts));
-  setUpstreamRequestIdHeader(head, upstream_request_id);
+  setUpstreamRequestIdHeader(head, request_id);
+  upstream_request_id = request_id;
   call.writer.startStream(std::move(head));
   head_sent = true;
 }
@@ -269,6 +271,7 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
     return;
   }
   ChatResponse& r = *result;
+  if (upstream_request_id.empty()) upstream_request_id = r.provider_request_id;
   unsigned status = gone ? kClientClosedRequest : 200;
   if (!gone && !stream) {
     server::Response response = jsonResponse(replyBody(dialect, r));
@@ -322,6 +325,7 @@ void ChatExchange::finishLog(unsigned status, std::string_view deployment, int a
   rec.key_name = lease.keyName();
   rec.alias = alias;
   rec.deployment = deployment;
+  rec.upstream_request_id = upstream_request_id;
   rec.attempts = attempts;
   rec.stream = stream;
   rec.duration = took;

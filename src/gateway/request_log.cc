@@ -87,6 +87,7 @@ std::string Logger::formatRequest(const RequestRecord& r) {
   if (!r.key_name.empty()) out += " key=" + quote(r.key_name);
   if (!r.alias.empty()) out += " alias=" + quote(r.alias);
   if (!r.deployment.empty()) out += " deployment=" + quote(r.deployment);
+  if (!r.upstream_request_id.empty()) out += " upstream_request_id=" + quote(r.upstream_request_id);
   out += " attempts=" + std::to_string(r.attempts);
   out += r.stream ? " stream=true" : " stream=false";
   out += " duration_ms=" + millis(r.duration);

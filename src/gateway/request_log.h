@@ -1,8 +1,9 @@
 #pragma once
 // Structured request logs: one logfmt line per request on stderr, e.g.
 //   ts=2026-11-27T10:00:00.123Z level=info msg=request route=/v1/chat/completions status=200
-//   key=team-a alias=chat deployment=openai/gpt-4o attempts=1 stream=true duration_ms=812.4
-//   ttft_ms=95.1 prompt_tokens=19 completion_tokens=120 remote=127.0.0.1:51234
+//   key=team-a alias=chat deployment=openai/gpt-4o upstream_request_id=req_abc attempts=1
+//   stream=true duration_ms=812.4 ttft_ms=95.1 prompt_tokens=19 completion_tokens=120
+//   remote=127.0.0.1:51234
 // (one line). 2xx-4xx requests log at info, 5xx at warn; `gateway.log_level` is the threshold.
 // Never contains keys or prompts.
 
@@ -29,6 +30,7 @@ struct RequestRecord {
   std::string_view key_name;  // the key's configured name, never the key
   std::string_view alias;
   std::string_view deployment;
+  std::string_view upstream_request_id;  // the serving provider's id for its reply, if it sent one
   int attempts = 0;
   bool stream = false;
   Duration duration{};

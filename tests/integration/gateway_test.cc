@@ -773,9 +773,9 @@ TEST(GatewayTest, AConversationsEarlierThinkingReachesAnAnthropicProvider) {
 
 TEST(GatewayTest, TheProvidersRequestIdComesBackInAHeader) {
   // The serving provider's own id for the reply (the mock's x-request-id), streamed or not: what
-  // its logs and support know the request by.
+  // its logs and support know the request by. The request's log line names it too.
   MockProvider mock;
-  OneMockGateway g(mock.port());
+  OneMockGateway g(oneMockConfig(mock.port(), "log_level: \"info\""));
   ASSERT_GT(g.gw.port, 0);
   Reply first = request(g.gw.port, "POST", "/v1/chat/completions", chatBody("chat", "a"));
   Reply second = request(g.gw.port, "POST", "/v1/chat/completions", chatBody("chat", "b", true));
@@ -786,6 +786,19 @@ TEST(GatewayTest, TheProvidersRequestIdComesBackInAHeader) {
   EXPECT_TRUE(a.starts_with("req_")) << a;
   EXPECT_TRUE(b.starts_with("req_")) << b;
   EXPECT_NE(a, b);
+  // A stream the provider breaks off after its first chunk: the failure's log line still names
+  // the reply it broke off.
+  ASSERT_EQ(200, mock.setFaults(R"({"faults":[{"kind":"reset_mid_stream","after_chunks":1}]})"));
+  Reply broken = request(g.gw.port, "POST", "/v1/chat/completions", chatBody("chat", "c", true));
+  const std::string c = broken.headers["x-llmpool-upstream-request-id"];
+  EXPECT_TRUE(c.starts_with("req_")) << c;
+  const std::string log = g.dir.file("gw.log");
+  EXPECT_TRUE(eventually([&] {
+    const std::string text = readText(log);
+    return text.find(" upstream_request_id=" + a + " ") != std::string::npos &&
+           text.find(" upstream_request_id=" + b + " ") != std::string::npos &&
+           text.find(" upstream_request_id=" + c + " ") != std::string::npos;
+  })) << readText(log);
 }
 
 TEST(GatewayTest, AnthropicDialectEndToEnd) {

@@ -76,6 +76,7 @@ TEST(RequestLogTest, OneLineLogfmtWithoutSecrets) {
   r.key_name = "team a";
   r.alias = "chat";
   r.deployment = "openai/gpt-4o";
+  r.upstream_request_id = "req_1 2";
   r.attempts = 2;
   r.stream = true;
   r.duration = std::chrono::milliseconds(812);
@@ -85,7 +86,8 @@ TEST(RequestLogTest, OneLineLogfmtWithoutSecrets) {
   const std::string line = Logger::formatRequest(r);
   EXPECT_EQ(
       "msg=request route=/v1/chat/completions status=200 key=\"team a\" alias=chat "
-      "deployment=openai/gpt-4o attempts=2 stream=true duration_ms=812.0 ttft_ms=95.0 "
+      "deployment=openai/gpt-4o upstream_request_id=\"req_1 2\" attempts=2 stream=true "
+      "duration_ms=812.0 ttft_ms=95.0 "
       "prompt_tokens=19 completion_tokens=120",
       line);
   EXPECT_EQ("\"a\\\"b c\"", Logger::quote("a\"b\nc"));
