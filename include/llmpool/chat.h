@@ -90,8 +90,10 @@ struct ChatChoice {
 
 struct ChatResponse {
   std::string id;
-  std::string model;    // the model the provider says answered
-  int64_t created = 0;  // unix seconds
+  std::string model;  // the model the provider says answered
+  /** Unix seconds: the provider's, or (a provider that gives none, such as Anthropic) when the
+   *  pool received the reply. */
+  int64_t created = 0;
   std::vector<ChatChoice> choices;
   Usage usage;
   /** Filled by the pool: which deployment served the request, after how many attempts, at what
@@ -122,6 +124,8 @@ struct ChatResponse {
 struct ChatChunk {
   std::string id;
   std::string model;
+  /** Unix seconds: the provider's, or (a provider that gives none) when the pool received the
+   *  stream's first chunk, the same for all of them. */
   int64_t created = 0;
   int index = 0;
   std::string role;     // set on the first chunk of a choice

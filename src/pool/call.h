@@ -31,6 +31,7 @@ struct StreamState {
   std::vector<ChatChunk> pending_chunks;  // decoded, not yet delivered (delivered outside mu)
   providers::StreamAssembler assembler;
   bool saw_first_chunk = false;
+  int64_t created = 0;                // unix seconds given to chunks whose provider gave none
   std::optional<Error> stream_error;  // why on_data aborted the transfer (decoder or caller)
 };
 

@@ -20,6 +20,10 @@ std::shared_ptr<Call> makeCall() { return std::allocate_shared<Call>(CachingAllo
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
+int64_t unixSeconds(SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
 /** What every request to `provider` carries besides its body and timeouts: its TLS overrides and
  *  the cap on a buffered reply. */
 void applyProviderSettings(http::HttpRequest& request, const ProviderConfig& provider,
@@ -597,6 +601,11 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
 void ClientPoolImpl::takePendingChunks(Call& c, std::vector<ChatChunk>& deliver) {
   StreamState& st = *c.stream;
   deliver.swap(st.pending_chunks);
+  for (auto& chunk : deliver) {
+    if (chunk.created != 0) continue;
+    if (st.created == 0) st.created = unixSeconds(executor_.clock().systemNow());
+    chunk.created = st.created;
+  }
   if (!deliver.empty() && !st.saw_first_chunk) {
     st.saw_first_chunk = true;
     c.committed = true;
@@ -665,6 +674,7 @@ void ClientPoolImpl::onAttemptDone(const std::shared_ptr<Call>& call,
       auto decoded = providers::decodeChat(d.provider.kind, resp);
       if (decoded) {
         usage = decoded->usage;
+        if (decoded->created == 0) decoded->created = unixSeconds(executor_.clock().systemNow());
         decoded->provider_request_id = providers::providerRequestId(resp.headers);
         providers::keepProviderBody(d.provider.kind, std::move(resp.body), *decoded);
         call->chat_result = std::move(*decoded);

@@ -16,6 +16,7 @@
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -717,9 +718,16 @@ TEST(GatewayTest, AnAnthropicStreamArrivesAsTheProviderSentIt) {
   ASSERT_EQ(200, translated.status) << translated.body;
   std::string content;
   size_t chunks = 0;
+  // Anthropic gives no creation time; the chunks all carry the one the pool gave them (not 0,
+  // which a client would show as 1970).
+  const int64_t started = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  std::set<int64_t> created;
   for (const SseEventText& event : sseEvents(unframed(translated))) {
     if (!event.data.is_object()) continue;  // [DONE]
     ++chunks;
+    created.insert(event.data.value("created", int64_t{0}));
     ASSERT_EQ("chat.completion.chunk", event.data["object"]);
     ASSERT_EQ(1u, event.data["choices"].size()) << event.data;
     const Json& choice = event.data["choices"][0];
@@ -730,6 +738,15 @@ TEST(GatewayTest, AnAnthropicStreamArrivesAsTheProviderSentIt) {
   }
   EXPECT_EQ("mock reply: one two", content);
   EXPECT_GE(chunks, 6u);  // role, four words, finish
+  ASSERT_EQ(1u, created.size());
+  EXPECT_GE(*created.begin(), started - 5);
+  EXPECT_LE(*created.begin(), started + 60);
+  openai.erase("stream");
+  Reply whole = request(g.gw.port, "POST", "/v1/chat/completions", openai.dump());
+  ASSERT_EQ(200, whole.status) << whole.body;
+  const int64_t whole_created = Json::parse(whole.body).value("created", int64_t{0});
+  EXPECT_GE(whole_created, started - 5);
+  EXPECT_LE(whole_created, started + 60);
 }
 
 TEST(GatewayTest, AConversationsEarlierThinkingReachesAnAnthropicProvider) {

@@ -166,6 +166,32 @@ TEST_F(ClientPoolTest, TheProviderReplyBodyComesWithTheResponseInItsDialect) {
   EXPECT_EQ(anthropic->provider_dialect, WireDialect::Anthropic);
 }
 
+TEST_F(ClientPoolTest, AReplyWithoutACreationTimeIsGivenTheTimeItArrived) {
+  config_.providers.push_back(
+      {.name = "claude", .kind = ProviderKind::Anthropic, .base_url = "http://claude/v1"});
+  useRoute({{.provider = "primary", .model = "m"}});
+  config_.models["anthropic"] = {{.provider = "claude", .model = "c"}};
+  build();
+  // Anthropic's messages carry no time; OpenAI's do (okBody's "created":1), and it is kept.
+  transport_.setScript([](const http::HttpRequest& request) {
+    return reply(200, toHost(request, "claude")
+                          ? R"({"id":"msg_1","type":"message","role":"assistant","model":"c",)"
+                            R"("content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn",)"
+                            R"("usage":{"input_tokens":3,"output_tokens":1}})"
+                          : okBody());
+  });
+  auto openai = run(hello());
+  ASSERT_TRUE(openai.has_value()) << openai.error().describe();
+  EXPECT_EQ(openai->created, 1);
+  auto anthropic = run(hello("anthropic"));
+  ASSERT_TRUE(anthropic.has_value()) << anthropic.error().describe();
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.systemNow().time_since_epoch())
+          .count();
+  EXPECT_GE(anthropic->created, now - 1);  // received the reply a few fake ms ago
+  EXPECT_LE(anthropic->created, now);
+}
+
 TEST_F(ClientPoolTest, UnknownAliasIsNotFoundAndNothingIsSent) {
   useRoute({{.provider = "primary", .model = "m"}});
   build();
@@ -468,6 +494,12 @@ TEST_F(ClientPoolTest, StreamHandsOnALastEventThatEndedTheBodyWithoutItsBlankLin
   ASSERT_TRUE(out->has_value()) << out->error().describe();
   EXPECT_EQ((*out)->text(), "hi");
   ASSERT_FALSE(chunks.empty());
+  // Anthropic's events carry no time: every chunk gets the first one's arrival, as OpenAI's
+  // chunks all carry the same "created".
+  const int64_t created = chunks.front().created;
+  EXPECT_GT(created, 1'800'000'000);
+  for (const auto& c : chunks) EXPECT_EQ(c.created, created);
+  EXPECT_EQ((*out)->created, created);
   // The last event reached the caller as it came, and with it the stream's final usage.
   EXPECT_EQ(chunks.back().provider_event, "message_stop");
   EXPECT_EQ(chunks.back().provider_data, R"({"type":"message_stop"})");
