@@ -4,6 +4,7 @@
 
 #include "config/config_loader.h"
 #include "gateway/config_diff.h"
+#include "gateway/count_tokens.h"
 #include "gateway/error_mapping.h"
 #include "gateway/model_routes.h"
 #include "metrics/prometheus_text.h"
@@ -157,11 +158,13 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
                   textResponse(200, std::move(text), metrics::kPrometheusContentType));
   }
 
-  const bool anthropic = path == "/v1/messages";
+  const bool count_tokens = path == "/v1/messages/count_tokens";
+  const bool anthropic = path == "/v1/messages" || count_tokens;
   const Dialect dialect = anthropic ? Dialect::Anthropic : Dialect::OpenAI;
   Route route = Route::Other;
   if (path == "/v1/chat/completions") route = Route::ChatCompletions;
-  if (anthropic) route = Route::Messages;
+  if (path == "/v1/messages") route = Route::Messages;
+  if (count_tokens) route = Route::CountTokens;
   if (path == "/v1/embeddings") route = Route::Embeddings;
   if (path == "/v1/models" || path.starts_with("/v1/models/")) route = Route::Models;
   if (route == Route::Other) {
@@ -212,6 +215,27 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
     }
     Json body = {{"object", "list"}, {"data", std::move(data)}};
     return answer(route, textResponse(200, providers::dumpJson(body), "application/json"));
+  }
+
+  if (route == Route::CountTokens) {
+    std::string alias;
+    auto counted = countInputTokens(request.body(), gen->pool->aliases(), entry, alias);
+    server::Response response =
+        counted ? textResponse(200, R"({"input_tokens":)" + std::to_string(*counted) + "}",
+                               "application/json")
+                : errorResponse(dialect, counted.error(), ErrorOrigin::Gateway);
+    if (counted) response.set("x-llmpool-token-count", "estimate");
+    RequestRecord rec;
+    rec.route = routeName(route);
+    rec.status = response.result_int();
+    rec.key_name = entry ? std::string_view(entry->name) : std::string_view();
+    rec.alias = alias;
+    rec.prompt_tokens = counted.value_or(0);
+    if (!counted) rec.error_code = errorCodeName(counted.error().code);
+    rec.remote = writer.remoteAddress();
+    rec.duration = MonotonicClock::now() - started;
+    shared_->logger.request(rec);
+    return answer(route, std::move(response));
   }
 
   ModelCall call{*shared_, std::move(gen), entry, std::move(writer), started};

@@ -13,6 +13,7 @@ constexpr std::array<std::string_view, kRouteCount> kRouteNames = {"/v1/chat/com
                                                                    "/metrics",
                                                                    "/healthz",
                                                                    "/readyz",
+                                                                   "/v1/messages/count_tokens",
                                                                    "other"};
 
 // Histogram index of a model route, or -1.

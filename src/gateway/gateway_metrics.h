@@ -24,9 +24,10 @@ enum class Route {
   Metrics,
   Healthz,
   Readyz,
-  Other,  // unknown paths, wrong methods
+  CountTokens,  // /v1/messages/count_tokens, answered by the gateway itself
+  Other,        // unknown paths, wrong methods
 };
-inline constexpr std::size_t kRouteCount = 8;
+inline constexpr std::size_t kRouteCount = 9;
 std::string_view routeName(Route route);
 
 /** Thread-safe; every update is a relaxed atomic (the hot path takes no lock). */

@@ -13,6 +13,7 @@
 #include "common/json_depth.h"
 #include "gateway/attempt_headers.h"
 #include "gateway/stream_usage.h"
+#include "gateway/token_estimate.h"
 #include "providers/anthropic_inbound.h"
 #include "providers/anthropic_stream_encoder.h"
 #include "providers/openai_inbound.h"
@@ -76,6 +77,19 @@ std::string deploymentForModel(const PoolConfig& config, const std::string& alia
   return found;
 }
 
+// True when a deployment of `alias` speaks OpenAI's dialect, so that an Anthropic client's
+// stream may be translated (and not passed through).
+bool mayTranslate(const PoolConfig& config, const std::string& alias) {
+  auto it = config.models.find(alias);
+  if (it == config.models.end()) return false;
+  for (const auto& d : it->second) {
+    for (const auto& p : config.providers) {
+      if (p.name == d.provider && p.kind != ProviderKind::Anthropic) return true;
+    }
+  }
+  return false;
+}
+
 WireDialect wireDialectOf(Dialect dialect) {
   return dialect == Dialect::Anthropic ? WireDialect::Anthropic : WireDialect::OpenAI;
 }
@@ -118,8 +132,12 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
   // Made when first needed: only an Anthropic client's stream from an OpenAI-dialect provider
   // re-encodes chunks (an OpenAI stream or an Anthropic provider's does not carry its state).
   std::unique_ptr<providers::AnthropicStreamEncoder> encoder_;  // guarded by mu
+  int64_t input_estimate = 0;  // for that stream's message_start (token_estimate.h)
   providers::AnthropicStreamEncoder& encoder() {
-    if (!encoder_) encoder_ = std::make_unique<providers::AnthropicStreamEncoder>();
+    if (!encoder_) {
+      encoder_ = std::make_unique<providers::AnthropicStreamEncoder>();
+      encoder_->setInputTokensEstimate(input_estimate);
+    }
     return *encoder_;
   }
 
@@ -378,6 +396,14 @@ void serveChat(Dialect dialect, server::Request&& request, ModelCall call) {
     fast = std::move(*parsed);
   }
   ChatRequest chat = std::move(*fast);
+  // An Anthropic client's stream from an OpenAI-dialect provider learns its input tokens only at
+  // the end; its message_start reports this estimate. Counted only where such a provider may
+  // serve (the body is read once more).
+  int64_t input_estimate = 0;
+  if (dialect == Dialect::Anthropic && chat.stream &&
+      mayTranslate(call.generation->config, chat.model)) {
+    input_estimate = estimateInputTokens(request.body()).value_or(0);
+  }
   // A provider of the client's dialect is sent the client's own body (forwarded_body.h); parsed,
   // it is not read here again.
   chat.source_body = std::move(request.body());
@@ -400,6 +426,7 @@ void serveChat(Dialect dialect, server::Request&& request, ModelCall call) {
   exchange->stream = chat.stream;
   exchange->client_usage = chat.include_usage;
   exchange->alias = chat.model;
+  exchange->input_estimate = input_estimate;
   exchange->start(std::move(chat));
 }
 

@@ -22,16 +22,16 @@ std::string AnthropicStreamEncoder::pingEvent() { return event("ping", {{"type",
 
 std::string AnthropicStreamEncoder::start(const ChatChunk& chunk) {
   started_ = true;
-  Json message = {
-      {"id", chunk.id},
-      {"type", "message"},
-      {"role", "assistant"},
-      {"content", Json::array()},
-      {"model", chunk.model},
-      {"stop_reason", nullptr},
-      {"stop_sequence", nullptr},
-      {"usage",
-       {{"input_tokens", chunk.usage ? chunk.usage->prompt_tokens : 0}, {"output_tokens", 0}}}};
+  Json message = {{"id", chunk.id},
+                  {"type", "message"},
+                  {"role", "assistant"},
+                  {"content", Json::array()},
+                  {"model", chunk.model},
+                  {"stop_reason", nullptr},
+                  {"stop_sequence", nullptr},
+                  {"usage",
+                   {{"input_tokens", chunk.usage ? chunk.usage->prompt_tokens : input_estimate_},
+                    {"output_tokens", 0}}}};
   return event("message_start", {{"type", "message_start"}, {"message", std::move(message)}});
 }
 

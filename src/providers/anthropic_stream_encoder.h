@@ -25,6 +25,10 @@ class AnthropicStreamEncoder {
   /** Closes the open block and writes message_delta + message_stop; "" when already finished. */
   std::string finish();
   bool finished() const { return finished_; }
+  /** The input tokens message_start reports when the first chunk has no usage (OpenAI streams
+   *  report it only at the end): an estimate, which the real count in message_delta replaces.
+   *  Anthropic clients read the input figure from message_start. */
+  void setInputTokensEstimate(int64_t tokens) { input_estimate_ = tokens; }
 
   /** `event: error` with anthropicErrorBody(error), for failures after the stream started. */
   static std::string errorEvent(const Error& error);
@@ -47,6 +51,7 @@ class AnthropicStreamEncoder {
   std::string stop_reason_;
   Usage usage_;
   bool has_usage_ = false;
+  int64_t input_estimate_ = 0;
 };
 
 }  // namespace llmpool::providers

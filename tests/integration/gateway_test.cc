@@ -845,5 +845,74 @@ TEST(GatewayTest, AnthropicDialectEndToEnd) {
   EXPECT_EQ("error", Json::parse(bad.body)["type"]);
 }
 
+TEST(GatewayTest, CountTokensIsAnsweredHereWithAnEstimate) {
+  // Claude clients ask /v1/messages/count_tokens (with ?beta=true) before every turn; the
+  // gateway answers without a provider call, with the key and model checks of /v1/messages.
+  MockProvider mock;
+  OneMockGateway g("pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
+                   "models:\n  chat:\n    - {provider: m, model: mock-model}\n"
+                   "  other:\n    - {provider: m, model: mock-model}\n"
+                   "gateway: {listen: \"127.0.0.1:0\", keys: [{key: sk-a, name: a, "
+                   "models: [other]}, sk-b], log_level: \"off\"}\n");
+  ASSERT_GT(g.gw.port, 0);
+  const auto count = [&](const std::string& body, const std::string& key = "sk-b") {
+    return request(g.gw.port, "POST", "/v1/messages/count_tokens?beta=true", body,
+                   {"x-api-key: " + key, "anthropic-version: 2023-06-01"});
+  };
+  const std::string short_body =
+      R"({"model":"chat","messages":[{"role":"user","content":"hello there"}]})";
+  Reply shorter = count(short_body);
+  ASSERT_EQ(200, shorter.status) << shorter.body;
+  EXPECT_EQ("estimate", shorter.headers["x-llmpool-token-count"]);
+  const int64_t few = Json::parse(shorter.body).value("input_tokens", int64_t{-1});
+  EXPECT_GT(few, 0) << shorter.body;
+  Reply longer = count(R"({"model":"chat","system":"You are a careful assistant.","messages":[)"
+                       R"({"role":"user","content":"hello there, and a good deal more text"}]})");
+  ASSERT_EQ(200, longer.status) << longer.body;
+  EXPECT_GT(Json::parse(longer.body).value("input_tokens", int64_t{-1}), few) << longer.body;
+
+  Reply unknown = count(R"({"model":"nope","messages":[]})");
+  EXPECT_EQ(404, unknown.status);
+  EXPECT_EQ("not_found_error", Json::parse(unknown.body)["error"].value("type", ""))
+      << unknown.body;
+  Reply forbidden = count(short_body, "sk-a");
+  EXPECT_EQ(403, forbidden.status);
+  EXPECT_EQ("permission_error", Json::parse(forbidden.body)["error"].value("type", ""));
+  EXPECT_EQ(401, count(short_body, "sk-none").status);
+  Reply malformed = count(R"({"model":"chat"})");
+  EXPECT_EQ(400, malformed.status);
+  EXPECT_EQ("error", Json::parse(malformed.body).value("type", ""));
+  EXPECT_EQ(405,
+            request(g.gw.port, "GET", "/v1/messages/count_tokens", "", {"x-api-key: sk-b"}).status);
+  // Nothing went to the provider.
+  EXPECT_EQ(0, mockStats(mock).value("requests_total", -1)) << mock.statsJson();
+  const std::string metrics = request(g.gw.port, "GET", "/metrics").body;
+  EXPECT_NE(std::string::npos, metrics.find(R"(route="/v1/messages/count_tokens",status="200"} 2)"))
+      << metrics;
+}
+
+TEST(GatewayTest, ATranslatedStreamsMessageStartCarriesAnInputEstimate) {
+  // An OpenAI-dialect provider reports usage only at the end; Claude clients read the input
+  // figure from message_start, which carries the estimate count_tokens gives, and message_delta
+  // the provider's count.
+  MockProvider mock;
+  OneMockGateway g(mock.port());
+  ASSERT_GT(g.gw.port, 0);
+  const std::string ask = R"({"model":"chat","max_tokens":32,"system":"be brief","messages":[)"
+                          R"({"role":"user","content":"one two three"}]})";
+  Json streamed = Json::parse(ask);
+  streamed["stream"] = true;
+  Reply r = request(g.gw.port, "POST", "/v1/messages", streamed.dump());
+  ASSERT_EQ(200, r.status) << r.body;
+  Reply counted = request(g.gw.port, "POST", "/v1/messages/count_tokens", ask);
+  ASSERT_EQ(200, counted.status) << counted.body;
+  const int64_t estimate = Json::parse(counted.body).value("input_tokens", int64_t{-1});
+  std::vector<SseEventText> events = sseEvents(unframed(r));
+  ASSERT_FALSE(events.empty());
+  ASSERT_EQ("message_start", events.front().name);
+  EXPECT_EQ(estimate, events.front().data["message"]["usage"].value("input_tokens", int64_t{-2}));
+  EXPECT_GT(estimate, 0);
+}
+
 }  // namespace
 }  // namespace llmpool::testing

@@ -190,8 +190,14 @@ test('anthropic: streaming message', { timeout: 15000 }, async () => {
     model: 'chat', max_tokens: 64, messages: [{ role: 'user', content: 'stream me please' }],
   });
   let deltas = 0;
+  let startInput = -1;
   stream.on('text', () => { deltas += 1; });
+  stream.on('streamEvent', (event) => {
+    if (event.type === 'message_start') startInput = event.message.usage.input_tokens;
+  });
   const final = await stream.finalMessage();
+  // Translated from an OpenAI-dialect provider: message_start carries an estimate, not 0.
+  assert.ok(startInput > 0, `message_start input_tokens ${startInput}`);
   assert.equal(final.content[0].text, 'mock reply: stream me please');
   assert.ok(deltas >= 3, `expected several text deltas, got ${deltas}`);
   assert.equal(final.stop_reason, 'end_turn');
@@ -220,6 +226,24 @@ test('anthropic: streamed thinking, handed back on the next turn', { timeout: 15
   });
   assert.equal(second.content[0].thinking, 'mock thinking (earlier thinking blocks: 1)');
   assert.equal(second.content[1].text, 'mock reply: and tomorrow?');
+});
+
+test('anthropic: countTokens, also on the beta path Claude clients use', { timeout: 15000 }, async () => {
+  const client = anthropic(gateway.port);
+  const few = await client.messages.countTokens({
+    model: 'chat', messages: [{ role: 'user', content: 'hi' }],
+  });
+  assert.ok(few.input_tokens > 0, JSON.stringify(few));
+  const more = await client.beta.messages.countTokens({
+    model: 'chat',
+    system: 'You are a careful assistant.',
+    messages: [{ role: 'user', content: 'hi, and then a good deal more to count' }],
+  });
+  assert.ok(more.input_tokens > few.input_tokens, JSON.stringify(more));
+  await assert.rejects(
+    client.messages.countTokens({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }),
+    (err) => err instanceof Anthropic.NotFoundError && err.status === 404,
+  );
 });
 
 test('anthropic: bad key -> AuthenticationError', { timeout: 15000 }, async () => {

@@ -227,6 +227,35 @@ TEST(AnthropicStreamEncoderTest, OpenAIChunksBecomeAnthropicEvents) {
   EXPECT_EQ(r.usage.completion_tokens, 4);
 }
 
+TEST(AnthropicStreamEncoderTest, MessageStartReportsTheInputEstimateUntilUsageIsKnown) {
+  // An OpenAI stream's first chunk has no usage: message_start carries the estimate, and
+  // message_delta the provider's count at the end.
+  AnthropicStreamEncoder enc;
+  enc.setInputTokensEstimate(42);
+  ChatChunk role;
+  role.role = "assistant";
+  std::string sse = enc.encode(role);
+  ChatChunk usage;
+  usage.usage = Usage{9, 4, 13};
+  sse += enc.encode(usage);
+  sse += enc.finish();
+  auto ev = events(sse);
+  ASSERT_GE(ev.size(), 3u);
+  EXPECT_EQ(ev.front().event, "message_start");
+  EXPECT_EQ(Json::parse(ev.front().data)["message"]["usage"]["input_tokens"], 42);
+  const Json delta = Json::parse(ev[ev.size() - 2].data);
+  EXPECT_EQ(delta["type"], "message_delta");
+  EXPECT_EQ(delta["usage"]["input_tokens"], 9);
+  // A first chunk that does carry usage wins over the estimate.
+  AnthropicStreamEncoder known;
+  known.setInputTokensEstimate(42);
+  ChatChunk first;
+  first.usage = Usage{7, 0, 7};
+  auto start = events(known.encode(first));
+  ASSERT_FALSE(start.empty());
+  EXPECT_EQ(Json::parse(start.front().data)["message"]["usage"]["input_tokens"], 7);
+}
+
 TEST(AnthropicStreamEncoderTest, EmptyStreamAndErrorEvent) {
   AnthropicStreamEncoder enc;
   auto ev = events(enc.finish());
