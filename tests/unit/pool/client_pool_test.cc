@@ -64,6 +64,20 @@ ChatRequest hello(const std::string& alias = "chat") {
   return r;
 }
 
+// One OpenAI stream event for choice 0 with `delta` (a JSON object) and `finish` (JSON), ended by
+// its blank line.
+std::string openAIEvent(const std::string& delta, const std::string& finish = "null") {
+  return R"(data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m",)"
+         R"("choices":[{"index":0,"delta":)" +
+         delta + R"(,"finish_reason":)" + finish + "}]}\n\n";
+}
+
+// What a stream handed its caller: every chunk, then the result.
+struct StreamOutcome {
+  std::vector<ChatChunk> chunks;
+  std::optional<Result<ChatResponse>> result;
+};
+
 class ClientPoolTest : public ::testing::Test {
  protected:
   ClientPoolTest() {
@@ -95,6 +109,21 @@ class ClientPoolTest : public ::testing::Test {
     while (!out && clock_.now() < until) executor_.advance(5ms);
     if (!out) return fail(ErrorCode::Internal, "test: no result in time");
     return std::move(*out);
+  }
+
+  /** Streams one request to completion in fake time (1 s), recording every chunk. */
+  StreamOutcome runStream(RequestOptions options = {}) {
+    StreamOutcome out;
+    pool_->stream(
+        hello(), std::move(options),
+        [&](const ChatChunk& c) {
+          EXPECT_FALSE(out.result.has_value()) << "a chunk after the call finished";
+          out.chunks.push_back(c);
+          return true;
+        },
+        [&](Result<ChatResponse> r) { out.result = std::move(r); });
+    executor_.advance(1s);
+    return out;
   }
 
   size_t sentTo(const std::string& host) const {
@@ -425,30 +454,17 @@ TEST_F(ClientPoolTest, StreamDeliversChunksAndAssemblesTheResponse) {
   build();
   transport_.setScript([](const http::HttpRequest&) {
     FakeReply r;
-    r.chunks = {
-        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
-        "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},"
-        "\"finish_reason\":null}]}\n\n",
-        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
-        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}"
-        "\n\ndata: [DONE]\n\n"};
+    r.chunks = {openAIEvent(R"({"role":"assistant","content":"Hel"})"),
+                openAIEvent(R"({"content":"lo"})", R"("stop")") + "data: [DONE]\n\n"};
     r.chunk_gap = 5ms;
     return r;
   });
-  std::vector<std::string> pieces;
-  std::optional<Result<ChatResponse>> out;
-  pool_->stream(
-      hello(), {},
-      [&](const ChatChunk& c) {
-        pieces.push_back(c.content);
-        return true;
-      },
-      [&](Result<ChatResponse> r) { out = std::move(r); });
-  executor_.advance(1s);
+  StreamOutcome streamed = runStream();
+  auto& out = streamed.result;
   ASSERT_TRUE(out.has_value());
   ASSERT_TRUE(out->has_value()) << out->error().describe();
   EXPECT_EQ((*out)->text(), "Hello");
-  EXPECT_GE(pieces.size(), 2u);
+  EXPECT_GE(streamed.chunks.size(), 2u);
   // An assembled stream has no single body to hand on.
   EXPECT_TRUE((*out)->provider_body.empty());
   EXPECT_EQ((*out)->provider_dialect, WireDialect::None);
@@ -477,19 +493,11 @@ TEST_F(ClientPoolTest, StreamHandsOnALastEventThatEndedTheBodyWithoutItsBlankLin
     r.chunk_gap = 5ms;
     return r;
   });
-  std::vector<ChatChunk> chunks;
-  std::optional<Result<ChatResponse>> out;
   RequestOptions options;
   options.provider_events = true;
-  pool_->stream(
-      hello(), options,
-      [&](const ChatChunk& c) {
-        EXPECT_FALSE(out.has_value()) << "a chunk after the call finished";
-        chunks.push_back(c);
-        return true;
-      },
-      [&](Result<ChatResponse> r) { out = std::move(r); });
-  executor_.advance(1s);
+  StreamOutcome streamed = runStream(options);
+  const auto& chunks = streamed.chunks;
+  auto& out = streamed.result;
   ASSERT_TRUE(out.has_value());
   ASSERT_TRUE(out->has_value()) << out->error().describe();
   EXPECT_EQ((*out)->text(), "hi");
@@ -515,25 +523,16 @@ TEST_F(ClientPoolTest, StreamWhoseLastEventIsCutOffIsNotHandedOnAndFails) {
   // event is not delivered, so nothing reached the caller and the call may not pretend success.
   transport_.setScript([](const http::HttpRequest&) {
     FakeReply r;
-    r.chunks = {
-        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
-        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"partial\"},\"finish_reason\":null}]}"};
+    std::string event = openAIEvent(R"({"content":"partial"})");
+    event.resize(event.size() - 2);  // no blank line after it
+    r.chunks = {event};
     return r;
   });
-  size_t delivered = 0;
-  std::optional<Result<ChatResponse>> out;
-  pool_->stream(
-      hello(), {},
-      [&](const ChatChunk&) {
-        ++delivered;
-        return true;
-      },
-      [&](Result<ChatResponse> r) { out = std::move(r); });
-  executor_.advance(1s);
-  ASSERT_TRUE(out.has_value());
-  ASSERT_FALSE(out->has_value());
-  EXPECT_EQ(out->error().code, ErrorCode::Protocol);
-  EXPECT_EQ(delivered, 0u);
+  StreamOutcome streamed = runStream();
+  ASSERT_TRUE(streamed.result.has_value());
+  ASSERT_FALSE(streamed.result->has_value());
+  EXPECT_EQ(streamed.result->error().code, ErrorCode::Protocol);
+  EXPECT_TRUE(streamed.chunks.empty());
 }
 
 TEST_F(ClientPoolTest, StreamIsNotRetriedAfterItsFirstChunkReachedTheCaller) {
@@ -541,17 +540,10 @@ TEST_F(ClientPoolTest, StreamIsNotRetriedAfterItsFirstChunkReachedTheCaller) {
   build();
   transport_.setScript([](const http::HttpRequest&) {
     FakeReply r;
-    r.chunks = {
-        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
-        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"partial\"},\"finish_reason\":null}]}"
-        "\n\n"};  // ends without [DONE]: truncated
+    r.chunks = {openAIEvent(R"({"content":"partial"})")};  // no [DONE]: truncated
     return r;
   });
-  std::optional<Result<ChatResponse>> out;
-  pool_->stream(
-      hello(), {}, [](const ChatChunk&) { return true; },
-      [&](Result<ChatResponse> r) { out = std::move(r); });
-  executor_.advance(1s);
+  auto out = runStream().result;
   ASSERT_TRUE(out.has_value());
   ASSERT_FALSE(out->has_value());
   EXPECT_EQ(out->error().code, ErrorCode::Protocol);
@@ -565,22 +557,12 @@ TEST_F(ClientPoolTest, StreamFailsOverBeforeTheFirstChunk) {
   transport_.setScript([](const http::HttpRequest& r) {
     if (toHost(r, "primary")) return reply(503);
     FakeReply ok;
-    ok.chunks = {
-        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
-        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"},\"finish_reason\":\"stop\"}]}"
-        "\n\ndata: [DONE]\n\n"};
+    ok.chunks = {openAIEvent(R"({"content":"ok"})", R"("stop")") + "data: [DONE]\n\n"};
     return ok;
   });
-  std::optional<Result<ChatResponse>> out;
-  std::vector<ChatChunk> chunks;
-  pool_->stream(
-      hello(), {},
-      [&](const ChatChunk& c) {
-        chunks.push_back(c);
-        return true;
-      },
-      [&](Result<ChatResponse> r) { out = std::move(r); });
-  executor_.advance(1s);
+  StreamOutcome streamed = runStream();
+  const auto& chunks = streamed.chunks;
+  auto& out = streamed.result;
   ASSERT_TRUE(out.has_value());
   ASSERT_TRUE(out->has_value()) << out->error().describe();
   EXPECT_EQ((*out)->deployment, "backup/m");
