@@ -1,6 +1,7 @@
 #include "gateway/gateway.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include "config/config_loader.h"
 #include "gateway/config_diff.h"
@@ -30,8 +31,26 @@ std::string_view pathOf(std::string_view target) {
   return q == std::string_view::npos ? target : target.substr(0, q);
 }
 
-Json modelEntry(const std::string& alias) {
-  return {{"id", alias}, {"object", "model"}, {"created", 0}, {"owned_by", "llmpool"}};
+// UTC "YYYY-MM-DDTHH:MM:SSZ".
+std::string rfc3339(int64_t unix_seconds) {
+  const auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+// An alias as a model object of both dialects: OpenAI's (`object`, `created`, `owned_by`) and
+// Anthropic's (`type`, `display_name`, `created_at`); each SDK reads its own members.
+Json modelEntry(const std::string& alias, int64_t created) {
+  return {{"id", alias},
+          {"object", "model"},
+          {"created", created},
+          {"owned_by", "llmpool"},
+          {"type", "model"},
+          {"display_name", alias},
+          {"created_at", rfc3339(created)}};
 }
 
 }  // namespace
@@ -206,14 +225,21 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
         Error e(ErrorCode::NotFound, "the model \"" + id + "\" does not exist");
         return answer(route, errorResponse(dialect, e, ErrorOrigin::Gateway));
       }
-      return answer(route,
-                    textResponse(200, providers::dumpJson(modelEntry(id)), "application/json"));
+      return answer(route, textResponse(200, providers::dumpJson(modelEntry(id, gen->loaded_at)),
+                                        "application/json"));
     }
     Json data = Json::array();
     for (const auto& alias : gen->pool->aliases()) {
-      if (!entry || entry->allows(alias)) data.push_back(modelEntry(alias));
+      if (!entry || entry->allows(alias)) data.push_back(modelEntry(alias, gen->loaded_at));
     }
-    Json body = {{"object", "list"}, {"data", std::move(data)}};
+    // One page, described for Anthropic's paging too.
+    Json first = data.empty() ? Json(nullptr) : data.front()["id"];
+    Json last = data.empty() ? Json(nullptr) : data.back()["id"];
+    Json body = {{"object", "list"},
+                 {"data", std::move(data)},
+                 {"has_more", false},
+                 {"first_id", std::move(first)},
+                 {"last_id", std::move(last)}};
     return answer(route, textResponse(200, providers::dumpJson(body), "application/json"));
   }
 

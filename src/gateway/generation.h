@@ -3,6 +3,7 @@
 // atomically on reload; each request holds the generation it started on, so in-flight requests
 // finish on the old pool while new ones use the new one.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -22,6 +23,11 @@ struct Generation {
   PoolConfig config;
   std::unique_ptr<ClientPool> pool;
   KeyRing keys;
+  // When this configuration was loaded (unix seconds): the creation time /v1/models gives its
+  // aliases.
+  int64_t loaded_at = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
 };
 
 using GenerationPtr = std::shared_ptr<const Generation>;

@@ -128,8 +128,28 @@ test('openai: embeddings (SDK default base64, and float)', { timeout: 15000 }, a
 
 test('openai: models lists the aliases', { timeout: 15000 }, async () => {
   const ids = [];
-  for await (const m of openai(gateway.port).models.list()) ids.push(m.id);
+  const now = Date.now() / 1000;
+  for await (const m of openai(gateway.port).models.list()) {
+    ids.push(m.id);
+    assert.ok(Math.abs(m.created - now) < 3600, `created ${m.created}`);
+  }
   assert.deepEqual(ids.sort(), ['chat', 'embed']);
+  const one = await openai(gateway.port).models.retrieve('chat');
+  assert.equal(one.id, 'chat');
+});
+
+test('anthropic: models lists the aliases', { timeout: 15000 }, async () => {
+  const models = [];
+  for await (const m of anthropic(gateway.port).models.list()) models.push(m);
+  assert.deepEqual(models.map((m) => m.id).sort(), ['chat', 'embed']);
+  for (const m of models) {
+    assert.equal(m.type, 'model');
+    assert.equal(m.display_name, m.id);
+    assert.ok(Math.abs(Date.parse(m.created_at) - Date.now()) < 3600e3, m.created_at);
+  }
+  const one = await anthropic(gateway.port).models.retrieve('chat');
+  assert.equal(one.type, 'model');
+  assert.equal(one.id, 'chat');
 });
 
 test('openai: unknown model -> NotFoundError', { timeout: 15000 }, async () => {
