@@ -29,7 +29,10 @@ struct RetryConfig {
 
 struct CircuitBreakerConfig {
   bool enabled = true;
-  int failure_threshold = 5;  // failures within failure_window that open the breaker
+  int failure_threshold = 5;  // failures within failure_window that open the breaker ...
+  // ... when they are at least this % of the window's calls (0 = whatever their share): a busy
+  // deployment with a few failures among many successes stays in use.
+  double failure_threshold_min_rate = 50.0;
   Millis failure_window{60'000};
   Millis recovery_timeout{30'000};      // Open -> HalfOpen
   int max_repair_attempts = 1;          // probes admitted at once in HalfOpen

@@ -364,8 +364,10 @@ class Importer {
                    ctx_.sourceMap().find(m.childPath("allowed_fails")).line,
                    "must not be negative");
       } else {
-        // LiteLLM cools a deployment down once its failures in a minute exceed allowed_fails.
+        // LiteLLM cools a deployment down once its failures in a minute exceed allowed_fails,
+        // whatever share of its calls they are.
         pool.circuit_breaker.failure_threshold = n + 1;
+        pool.circuit_breaker.failure_threshold_min_rate = 0;
         pool.circuit_breaker.failure_window = Millis{60'000};
       }
     }

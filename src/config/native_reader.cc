@@ -43,6 +43,7 @@ void readBreaker(YamlContext& ctx, const YAML::Node& node, const std::string& pa
   m.get("failure_window", out.failure_window);
   m.get("recovery_timeout", out.recovery_timeout);
   m.get("max_repair_attempts", out.max_repair_attempts);
+  m.get("failure_threshold_min_rate", out.failure_threshold_min_rate);
   m.get("failure_rate_threshold", out.failure_rate_threshold);
   m.get("minimum_requests", out.minimum_requests);
   const bool cap_set = m.get("max_recovery_timeout", out.max_recovery_timeout);

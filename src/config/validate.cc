@@ -158,6 +158,9 @@ void validatePool(Reporter& r, const PoolSettings& p) {
   if (cb.max_repair_attempts < 1) {
     r.error("pool.circuit_breaker.max_repair_attempts", "must be at least 1");
   }
+  if (!(cb.failure_threshold_min_rate >= 0.0 && cb.failure_threshold_min_rate <= 100.0)) {
+    r.error("pool.circuit_breaker.failure_threshold_min_rate", "must be between 0 (off) and 100");
+  }
   if (!(cb.failure_rate_threshold >= 0.0 && cb.failure_rate_threshold <= 100.0)) {
     r.error("pool.circuit_breaker.failure_rate_threshold", "must be between 0 (off) and 100");
   }

@@ -116,31 +116,43 @@ void CircuitBreaker::settle(MonotonicTime now, Ticket& ticket, int outcome) {
   }
   if (state_ != CircuitState::Closed || outcome == kIgnored) return;
   if (outcome == kSuccess) {
-    if (config_.failure_rate_threshold > 0) rate_window_.add(now, 1, 0);
+    if (tracksRate()) rate_window_.add(now, 1, 0);
     return;
   }
   recordClosedFailure(now);
 }
 
+bool CircuitBreaker::tracksRate() const {
+  return config_.failure_rate_threshold > 0 || config_.failure_threshold_min_rate > 0;
+}
+
 void CircuitBreaker::recordClosedFailure(MonotonicTime now) {
+  std::optional<WindowCounts> counts;  // calls, failures in the window, this one included
+  if (tracksRate()) {
+    rate_window_.add(now, 1, 1);
+    counts = rate_window_.totals(now);
+  }
+  const auto rate_reaches = [&](double percent) {
+    return static_cast<double>(counts->second) * 100.0 >=
+           percent * static_cast<double>(counts->first);
+  };
   // Count mode, exact: keep the last N failure times in a ring; N failures within the window means
-  // the oldest of them is younger than the window.
+  // the oldest of them is younger than the window. They open the breaker when they are a large
+  // enough share of its calls: at 1,000 calls a minute, five failures are noise, not an outage.
   const size_t n = failure_times_.size();
   failure_times_[failure_next_] = now;
   failure_next_ = (failure_next_ + 1) % n;
   failure_count_ = std::min(failure_count_ + 1, n);
-  if (failure_count_ == n && now - failure_times_[failure_next_] < config_.failure_window) {
+  if (failure_count_ == n && now - failure_times_[failure_next_] < config_.failure_window &&
+      (config_.failure_threshold_min_rate <= 0 ||
+       rate_reaches(config_.failure_threshold_min_rate))) {
     trip(now);
     return;
   }
-  if (config_.failure_rate_threshold > 0) {
-    rate_window_.add(now, 1, 1);
-    const WindowCounts counts = rate_window_.totals(now);
-    if (counts.first >= static_cast<uint64_t>(std::max(config_.minimum_requests, 1)) &&
-        static_cast<double>(counts.second) * 100.0 >=
-            config_.failure_rate_threshold * static_cast<double>(counts.first)) {
-      trip(now);
-    }
+  if (config_.failure_rate_threshold > 0 &&
+      counts->first >= static_cast<uint64_t>(std::max(config_.minimum_requests, 1)) &&
+      rate_reaches(config_.failure_rate_threshold)) {
+    trip(now);
   }
 }
 

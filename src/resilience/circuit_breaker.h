@@ -24,9 +24,10 @@ std::string_view circuitStateName(CircuitState state);
  * One breaker per deployment, shared by every request to it.
  *
  * Closed -> Open when, within the rolling `failure_window`, either `failure_threshold` failures
- *   were recorded (exact: the last N failure times are kept), or, when failure_rate_threshold > 0,
- *   failures / calls * 100 >= failure_rate_threshold with at least `minimum_requests` calls (a
- *   time-bucketed window with 10 buckets: resolution failure_window / 10).
+ *   were recorded (exact: the last N failure times are kept) and, when failure_threshold_min_rate
+ *   > 0, they are at least that % of the window's calls; or, when failure_rate_threshold > 0,
+ *   failures / calls * 100 >= failure_rate_threshold with at least `minimum_requests` calls. Calls
+ *   are counted in a time-bucketed window with 10 buckets (resolution failure_window / 10).
  * Open -> HalfOpen once the open time has passed. The open time is recovery_timeout, doubled on
  *   each consecutive re-trip (a failed probe) up to max_recovery_timeout, and reset on close.
  * HalfOpen admits at most `max_repair_attempts` probes at once (bounded at admission, under the
@@ -128,6 +129,8 @@ class CircuitBreaker {
  private:
   void settle(MonotonicTime now, Ticket& ticket, int outcome);
   void recordClosedFailure(MonotonicTime now);
+  /** True when calls are counted in rate_window_ (either rate setting is on). */
+  bool tracksRate() const;
   void maybeHalfOpen(MonotonicTime now);  // requires mu_
   void trip(MonotonicTime now);           // requires mu_
   void close();                           // requires mu_
@@ -142,7 +145,7 @@ class CircuitBreaker {
   std::vector<MonotonicTime> failure_times_;   // guarded by mu_; ring of the last N failures
   size_t failure_next_ = 0;                    // guarded by mu_
   size_t failure_count_ = 0;                   // guarded by mu_
-  SlidingWindow rate_window_;                  // guarded by mu_; calls, failures
+  SlidingWindow rate_window_;                  // guarded by mu_; calls, failures (tracksRate())
   MonotonicTime open_until_{};                 // guarded by mu_
   MonotonicTime cooldown_until_{};             // guarded by mu_
   int consecutive_trips_ = 0;                  // guarded by mu_; reset on close

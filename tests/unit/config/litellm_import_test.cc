@@ -121,8 +121,9 @@ TEST(LiteLlmImportTest, MapsRouterAndGeneralSettings) {
   auto c = parse(LiteLlmDoc, diags, fullEnv());
   ASSERT_TRUE(c) << dump(diags);
   EXPECT_EQ(BalancingStrategy::LeastInFlight, c->pool.strategy);
-  EXPECT_EQ(3, c->pool.retry.max_attempts);                 // num_retries + 1
-  EXPECT_EQ(4, c->pool.circuit_breaker.failure_threshold);  // opens once fails exceed 3
+  EXPECT_EQ(3, c->pool.retry.max_attempts);                            // num_retries + 1
+  EXPECT_EQ(4, c->pool.circuit_breaker.failure_threshold);             // opens once fails exceed 3
+  EXPECT_EQ(0.0, c->pool.circuit_breaker.failure_threshold_min_rate);  // counted alone
   EXPECT_EQ(milliseconds(60'000), c->pool.circuit_breaker.failure_window);
   EXPECT_EQ(milliseconds(45'000), c->pool.circuit_breaker.recovery_timeout);
   EXPECT_GE(c->pool.circuit_breaker.max_recovery_timeout, milliseconds(45'000));

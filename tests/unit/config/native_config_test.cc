@@ -39,6 +39,7 @@ TEST(NativeConfigTest, AbsentSectionsTakeTheDefaults) {
   EXPECT_EQ(milliseconds(30'000), p.retry.max_backoff);
   EXPECT_DOUBLE_EQ(2.0, p.retry.multiplier);
   EXPECT_EQ(5, p.circuit_breaker.failure_threshold);
+  EXPECT_DOUBLE_EQ(50.0, p.circuit_breaker.failure_threshold_min_rate);
   EXPECT_EQ(milliseconds(60'000), p.circuit_breaker.failure_window);
   EXPECT_EQ(milliseconds(30'000), p.circuit_breaker.recovery_timeout);
   EXPECT_EQ(1, p.circuit_breaker.max_repair_attempts);
@@ -96,6 +97,7 @@ pool:
           max_retry_after: 20s, budget_percent: 10, budget_window: 30s, budget_min_per_second: 1}
   circuit_breaker: {enabled: true, failure_threshold: 7, failure_window: 2m, recovery_timeout: 45s,
                     max_repair_attempts: 3, failure_rate_threshold: 50, minimum_requests: 20,
+                    failure_threshold_min_rate: 25,
                     max_recovery_timeout: 5m}
 providers:
   - name: openai
@@ -171,6 +173,7 @@ gateway:
   EXPECT_EQ(milliseconds(45'000), p.circuit_breaker.recovery_timeout);
   EXPECT_EQ(3, p.circuit_breaker.max_repair_attempts);
   EXPECT_DOUBLE_EQ(50.0, p.circuit_breaker.failure_rate_threshold);
+  EXPECT_DOUBLE_EQ(25.0, p.circuit_breaker.failure_threshold_min_rate);
   EXPECT_EQ(20, p.circuit_breaker.minimum_requests);
   EXPECT_EQ(milliseconds(300'000), p.circuit_breaker.max_recovery_timeout);
 

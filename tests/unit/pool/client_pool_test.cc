@@ -449,6 +449,22 @@ TEST_F(ClientPoolTest, RetryBudgetStopsARetryStorm) {
   EXPECT_GT(s.retry_budget_exhausted, 0u);
 }
 
+TEST_F(ClientPoolTest, ABusyDeploymentWithOccasionalFailuresStaysInService) {
+  // One request in five fails (no retry): the breaker's five failures come within the first 25
+  // requests, but among four times as many successes; the deployment keeps serving. (Counting the
+  // failures alone, it opened there and every later request failed fast.)
+  useRoute({{.provider = "primary", .model = "m"}});
+  config_.pool.retry.max_attempts = 1;
+  build();
+  int n = 0;
+  transport_.setScript([&](const http::HttpRequest&) { return reply(++n % 5 == 0 ? 503 : 200); });
+  int ok = 0;
+  for (int i = 0; i < 100; ++i) ok += run(hello()).has_value() ? 1 : 0;
+  EXPECT_EQ(80, ok);
+  EXPECT_EQ(100u, transport_.sent().size());
+  EXPECT_EQ(0u, pool_->stats().breaker_trips);
+}
+
 TEST_F(ClientPoolTest, StreamDeliversChunksAndAssemblesTheResponse) {
   useRoute({{.provider = "primary", .model = "m"}});
   build();

@@ -72,6 +72,39 @@ TEST(CircuitBreakerTest, SuccessesDoNotResetTheWindowedFailureCount) {
   EXPECT_EQ(CircuitState::Open, breaker.state(clock.now()));
 }
 
+TEST(CircuitBreakerTest, AFewFailuresAmongManySuccessesKeepItClosed) {
+  // At volume, failure_threshold failures are noise unless they are a large enough share of the
+  // window's calls (default 50 %): 100 successes need 100 failures beside them.
+  FakeClock clock;
+  CircuitBreaker breaker(config());
+  for (int i = 0; i < 100; ++i) succeed(breaker, clock);
+  for (int i = 0; i < 99; ++i) fail(breaker, clock);
+  EXPECT_EQ(CircuitState::Closed, breaker.state(clock.now()));  // 99 of 199
+  fail(breaker, clock);                                         // 100 of 200
+  EXPECT_EQ(CircuitState::Open, breaker.state(clock.now()));
+}
+
+TEST(CircuitBreakerTest, SuccessesOutsideTheWindowDoNotDiluteItsFailures) {
+  FakeClock clock;
+  CircuitBreaker breaker(config());
+  for (int i = 0; i < 100; ++i) succeed(breaker, clock);
+  clock.advance(61s);
+  for (int i = 0; i < 5; ++i) fail(breaker, clock);
+  EXPECT_EQ(CircuitState::Open, breaker.state(clock.now()));
+}
+
+TEST(CircuitBreakerTest, AZeroMinimumRateCountsFailuresWhateverTheirShare) {
+  FakeClock clock;
+  auto c = config();
+  c.failure_threshold_min_rate = 0;
+  CircuitBreaker breaker(c);
+  for (int i = 0; i < 100; ++i) succeed(breaker, clock);
+  for (int i = 0; i < 4; ++i) fail(breaker, clock);
+  EXPECT_EQ(CircuitState::Closed, breaker.state(clock.now()));
+  fail(breaker, clock);
+  EXPECT_EQ(CircuitState::Open, breaker.state(clock.now()));
+}
+
 TEST(CircuitBreakerTest, OldFailuresFallOutOfTheWindow) {
   FakeClock clock;
   CircuitBreaker breaker(config());
