@@ -12,26 +12,31 @@ Result<int64_t> countInputTokens(std::string_view body, const std::vector<std::s
                                  const KeyEntry* key, std::string& alias) {
   if (!jsonDepthWithin(body))
     return fail(ErrorCode::InvalidRequest, "body: " + jsonTooDeepMessage());
-  // The shape first: a model to route and messages to count, as the real endpoint requires.
+  // One pass: the shape (a model to route and messages to count, as the real endpoint requires)
+  // and the count (token_estimate.h) together.
   providers::JsonReader reader(body);
   if (!reader.enterObject()) return fail(ErrorCode::InvalidRequest, "body: not a JSON object");
   bool has_model = false;
   bool has_messages = false;
+  int64_t tokens = 0;
   std::string_view name;
+  std::string_view value;
   while (reader.nextMember(name)) {
     if (name == "model") {
       if (reader.peek() != providers::JsonReader::Kind::String || !reader.readString(alias)) {
         return fail(ErrorCode::InvalidRequest, "model: must be a string");
       }
       has_model = true;
-    } else if (name == "messages") {
-      if (reader.peek() != providers::JsonReader::Kind::Array) {
-        return fail(ErrorCode::InvalidRequest, "messages: must be an array");
-      }
-      has_messages = reader.skipValue();
-    } else {
-      reader.skipValue();
+      continue;
     }
+    const bool messages = name == "messages";
+    const bool counted = messages || name == "system" || name == "tools";
+    if (messages && reader.peek() != providers::JsonReader::Kind::Array) {
+      return fail(ErrorCode::InvalidRequest, "messages: must be an array");
+    }
+    if (!reader.rawValue(value)) break;
+    has_messages = has_messages || messages;
+    if (counted) tokens += estimateTokensOfText(value);
   }
   if (reader.failed() || !reader.atEnd()) {
     return fail(ErrorCode::InvalidRequest, "body: not valid JSON");
@@ -46,9 +51,7 @@ Result<int64_t> countInputTokens(std::string_view body, const std::vector<std::s
     e.http_status = 403;
     return std::unexpected(std::move(e));
   }
-  auto tokens = estimateInputTokens(body);
-  if (!tokens) return fail(ErrorCode::InvalidRequest, "body: not valid JSON");
-  return *tokens;
+  return tokens;
 }
 
 }  // namespace llmpool::gateway
