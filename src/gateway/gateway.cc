@@ -185,6 +185,7 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
   if (path == "/v1/messages") route = Route::Messages;
   if (count_tokens) route = Route::CountTokens;
   if (path == "/v1/embeddings") route = Route::Embeddings;
+  if (path == "/v1/responses") route = Route::Responses;
   if (path == "/v1/models" || path.starts_with("/v1/models/")) route = Route::Models;
   if (route == Route::Other) {
     Error e(ErrorCode::NotFound, "no route for " + std::string(path));
@@ -266,6 +267,7 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
 
   ModelCall call{*shared_, std::move(gen), entry, std::move(writer), started};
   if (route == Route::Embeddings) return serveEmbeddings(request, std::move(call));
+  if (route == Route::Responses) return serveResponses(request, std::move(call));
   serveChat(dialect, std::move(request), std::move(call));
 }
 

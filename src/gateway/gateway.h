@@ -1,8 +1,9 @@
 #pragma once
 // `llmpool serve`: an OpenAI- and Anthropic-compatible HTTP gateway over a ClientPool
 // (docs/gateway.md). Routes:
-//   POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings, GET /v1/models  (keys)
-//   GET /metrics, GET /healthz, GET /readyz                                             (open)
+//   POST /v1/chat/completions, /v1/messages, /v1/responses, /v1/embeddings  (keys)
+//   GET /v1/models                                                          (keys)
+//   GET /metrics, GET /healthz, GET /readyz                                 (open)
 //
 // Reload: reload() reads the config file again and validates it completely; only a valid file
 // is applied. A new ClientPool is built from it and swapped in atomically: requests that

@@ -14,21 +14,21 @@ constexpr std::array<std::string_view, kRouteCount> kRouteNames = {"/v1/chat/com
                                                                    "/healthz",
                                                                    "/readyz",
                                                                    "/v1/messages/count_tokens",
+                                                                   "/v1/responses",
                                                                    "other"};
 
-// Histogram index of a model route, or -1.
-int durationIndex(Route r) {
-  switch (r) {
-    case Route::ChatCompletions:
-      return 0;
-    case Route::Messages:
-      return 1;
-    case Route::Embeddings:
-      return 2;
-    default:
-      return -1;
+template <std::size_t N>
+int indexIn(const std::array<Route, N>& routes, Route r) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (routes[i] == r) return static_cast<int>(i);
   }
+  return -1;
 }
+
+// Histogram index of a model route, or -1.
+int durationIndex(Route r) { return indexIn(kTimedRoutes, r); }
+
+std::string routeLabel(Route r) { return std::string(kRouteNames[static_cast<std::size_t>(r)]); }
 
 }  // namespace
 
@@ -52,8 +52,8 @@ void GatewayMetrics::requestFinished(Route route, unsigned status, Duration took
 }
 
 void GatewayMetrics::timeToFirstChunk(Route route, Duration ttft) {
-  const int h = durationIndex(route);
-  if (h == 0 || h == 1) ttft_[static_cast<std::size_t>(h)].observe(ttft);
+  const int h = indexIn(kStreamedRoutes, route);
+  if (h >= 0) ttft_[static_cast<std::size_t>(h)].observe(ttft);
 }
 
 void GatewayMetrics::authFailure(AuthFailure reason) {
@@ -86,9 +86,9 @@ void GatewayMetrics::write(std::string& out, const server::ServerStats& server) 
     }
   }
   p.family("llmpool_gateway_streams_total", "counter", "Streamed (SSE) responses, by route.");
-  for (std::size_t r : {0u, 1u}) {
-    p.sample("llmpool_gateway_streams_total", {{"route", std::string(kRouteNames[r])}},
-             d(streams_[r].load(std::memory_order_relaxed)));
+  for (Route r : kStreamedRoutes) {
+    p.sample("llmpool_gateway_streams_total", {{"route", routeLabel(r)}},
+             d(streams_[static_cast<std::size_t>(r)].load(std::memory_order_relaxed)));
   }
   p.family("llmpool_gateway_in_flight_requests", "gauge",
            "Model requests (chat, messages, embeddings) being served.");
@@ -98,13 +98,13 @@ void GatewayMetrics::write(std::string& out, const server::ServerStats& server) 
            "Gateway request latency, from the parsed request to the last byte queued.");
   for (std::size_t h = 0; h < duration_.size(); ++h) {
     p.histogram("llmpool_gateway_request_duration_seconds",
-                {{"route", std::string(kRouteNames[h])}}, duration_[h].snapshot());
+                {{"route", routeLabel(kTimedRoutes[h])}}, duration_[h].snapshot());
   }
   p.family("llmpool_gateway_time_to_first_chunk_seconds", "histogram",
            "Streams: time from the parsed request to the first chunk sent to the client.");
   for (std::size_t h = 0; h < ttft_.size(); ++h) {
     p.histogram("llmpool_gateway_time_to_first_chunk_seconds",
-                {{"route", std::string(kRouteNames[h])}}, ttft_[h].snapshot());
+                {{"route", routeLabel(kStreamedRoutes[h])}}, ttft_[h].snapshot());
   }
   p.family("llmpool_gateway_auth_failures_total", "counter",
            "Requests refused by gateway-key checks, by reason.");

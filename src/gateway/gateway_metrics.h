@@ -25,10 +25,18 @@ enum class Route {
   Healthz,
   Readyz,
   CountTokens,  // /v1/messages/count_tokens, answered by the gateway itself
+  Responses,    // /v1/responses (OpenAI's Responses API, served statelessly)
   Other,        // unknown paths, wrong methods
 };
-inline constexpr std::size_t kRouteCount = 9;
+inline constexpr std::size_t kRouteCount = 10;
 std::string_view routeName(Route route);
+
+/** The model routes: each has a duration histogram (and counts as in flight while served); the
+ *  streaming ones a time-to-first-chunk histogram and a stream counter too. */
+inline constexpr std::array kTimedRoutes = {Route::ChatCompletions, Route::Messages,
+                                            Route::Embeddings, Route::Responses};
+inline constexpr std::array kStreamedRoutes = {Route::ChatCompletions, Route::Messages,
+                                               Route::Responses};
 
 /** Thread-safe; every update is a relaxed atomic (the hot path takes no lock). */
 class GatewayMetrics {
@@ -58,8 +66,8 @@ class GatewayMetrics {
 
   std::array<std::array<std::atomic<uint64_t>, kStatusSlots>, kRouteCount> requests_{};
   std::array<std::atomic<uint64_t>, kRouteCount> streams_{};
-  std::array<metrics::Histogram, 3> duration_;  // chat, messages, embeddings
-  std::array<metrics::Histogram, 2> ttft_;      // chat, messages (streams)
+  std::array<metrics::Histogram, kTimedRoutes.size()> duration_;
+  std::array<metrics::Histogram, kStreamedRoutes.size()> ttft_;
   std::array<std::atomic<uint64_t>, 5> auth_failures_{};
   std::atomic<int64_t> in_flight_{0};
   std::atomic<uint64_t> disconnects_{0};

@@ -17,6 +17,8 @@
 #include "providers/anthropic_inbound.h"
 #include "providers/anthropic_stream_encoder.h"
 #include "providers/openai_inbound.h"
+#include "providers/responses_inbound.h"
+#include "providers/responses_stream_encoder.h"
 #include "providers/sse_decoder.h"
 #include "providers/wire_util.h"
 
@@ -140,6 +142,15 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
     }
     return *encoder_;
   }
+  // /v1/responses: the request settings its Response repeats, and its stream's encoder.
+  Json responses_echo;
+  std::unique_ptr<providers::ResponsesStreamEncoder> responses_encoder_;  // guarded by mu
+  providers::ResponsesStreamEncoder& responsesEncoder() {
+    if (!responses_encoder_) {
+      responses_encoder_ = std::make_unique<providers::ResponsesStreamEncoder>(responses_echo);
+    }
+    return *responses_encoder_;
+  }
 
   void start(ChatRequest request);
   bool onChunk(const ChatChunk& chunk);
@@ -157,8 +168,9 @@ void ChatExchange::start(ChatRequest request) {
   // Usage is always asked of the provider (logs, metrics and the key's tpm need it); the client
   // gets the usage chunk only if it asked.
   request.include_usage = true;
-  // A provider of the client's dialect streams its own events through unchanged (onChunk).
-  options.provider_events = stream;
+  // A provider of the client's dialect streams its own events through unchanged (onChunk); a
+  // Responses client's stream is always encoded here.
+  options.provider_events = stream && route != Route::Responses;
   const auto self = shared_from_this();
   call.writer.onDisconnect([weak = weak_from_this()] {
     if (auto s = weak.lock()) s->onDisconnect();
@@ -222,6 +234,12 @@ bool ChatExchange::onChunk(const ChatChunk& chunk) {
                      chunk.provider_request_id);
     }
   }
+  if (route == Route::Responses) {
+    if (chunk.only_event) return true;
+    std::string events = responsesEncoder().encode(chunk);
+    if (!events.empty()) call.writer.writeChunk(std::move(events));
+    return true;
+  }
   if (dialect == Dialect::Anthropic) {
     if (chunk.provider_dialect == WireDialect::Anthropic) {
       // The provider's event as it came: thinking and signature deltas, citations and pings,
@@ -275,7 +293,8 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
       } else {
         // The status line went out with the first chunk; the failure travels in the stream.
         status = 200;
-        call.writer.writeChunk(streamErrorEvent(dialect, e));
+        call.writer.writeChunk(route == Route::Responses ? responsesEncoder().fail(e)
+                                                         : streamErrorEvent(dialect, e));
         call.writer.finish();
       }
     }
@@ -292,7 +311,9 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
   if (upstream_request_id.empty()) upstream_request_id = r.provider_request_id;
   unsigned status = gone ? kClientClosedRequest : 200;
   if (!gone && !stream) {
-    server::Response response = jsonResponse(replyBody(dialect, r));
+    server::Response response = jsonResponse(
+        route == Route::Responses ? dumpJson(providers::toResponsesResponse(r, responses_echo))
+                                  : replyBody(dialect, r));
     setSuccessTrailHeaders(response.base(), r.deployment, r.attempts, r.attempt_trail);
     setUpstreamRequestIdHeader(response.base(), r.provider_request_id);
     call.writer.send(std::move(response));
@@ -303,7 +324,16 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
     // An SSE comment (ignored by clients) carries the final trail for anyone reading raw.
     std::string tail =
         ": llmpool deployment=" + r.deployment + " attempts=" + std::to_string(r.attempts) + "\n\n";
-    if (dialect == Dialect::Anthropic && raw_events) {
+    if (route == Route::Responses) {
+      ChatChunk last;
+      last.id = r.id;
+      last.model = r.model;
+      last.created = r.created;
+      last.usage = r.usage;  // cumulative; response.completed reports it
+      std::string events = responsesEncoder().encode(last);
+      events += responsesEncoder().finish();
+      call.writer.writeChunk(std::move(events) + tail);
+    } else if (dialect == Dialect::Anthropic && raw_events) {
       // The provider's message_delta and message_stop went out as they came (the pool hands on
       // a last event that ended the body without its closing blank line too).
       call.writer.writeChunk(std::move(tail));
@@ -353,6 +383,31 @@ void ChatExchange::finishLog(unsigned status, std::string_view deployment, int a
   rec.error_code = error_code;
   rec.remote = call.writer.remoteAddress();
   call.shared.logger.request(rec);
+}
+
+// Answers a request refused before it reached the pool, and accounts for it.
+void refuse(ModelCall& call, Dialect dialect, Route route, const Error& error,
+            const std::string& alias, std::string_view key_name);
+
+// Admits `chat` on the caller's key and starts its exchange; `prepare` sets what the route
+// adds to the exchange.
+template <typename Prepare>
+void admitAndStart(ModelCall call, Dialect dialect, Route route, ChatRequest chat,
+                   Prepare&& prepare) {
+  auto lease = KeyRing::admit(call.key, chat.model, MonotonicClock::now(), estimateTokens(chat));
+  if (!lease) {
+    call.shared.metrics.authFailure(lease.error().reason);
+    return refuse(call, dialect, route, lease.error().error, chat.model,
+                  call.key ? call.key->name : "");
+  }
+  auto exchange = std::make_shared<ChatExchange>(std::move(call), dialect);
+  exchange->lease = std::move(*lease);
+  exchange->route = route;
+  exchange->stream = chat.stream;
+  exchange->client_usage = chat.include_usage;
+  exchange->alias = chat.model;
+  prepare(*exchange);
+  exchange->start(std::move(chat));
 }
 
 // Answers a request refused before it reached the pool, and accounts for it.
@@ -414,20 +469,24 @@ void serveChat(Dialect dialect, server::Request&& request, ModelCall call) {
     }
   }
   chat.source_dialect = wireDialectOf(dialect);
-  auto lease = KeyRing::admit(call.key, chat.model, MonotonicClock::now(), estimateTokens(chat));
-  if (!lease) {
-    call.shared.metrics.authFailure(lease.error().reason);
-    return refuse(call, dialect, route, lease.error().error, chat.model,
-                  call.key ? call.key->name : "");
-  }
-  auto exchange = std::make_shared<ChatExchange>(std::move(call), dialect);
-  exchange->lease = std::move(*lease);
-  exchange->route = route;
-  exchange->stream = chat.stream;
-  exchange->client_usage = chat.include_usage;
-  exchange->alias = chat.model;
-  exchange->input_estimate = input_estimate;
-  exchange->start(std::move(chat));
+  admitAndStart(std::move(call), dialect, route, std::move(chat),
+                [&](ChatExchange& exchange) { exchange.input_estimate = input_estimate; });
+}
+
+void serveResponses(const server::Request& request, ModelCall call) {
+  constexpr Route route = Route::Responses;
+  call.shared.metrics.requestStarted();
+  const std::string key_name = call.key ? call.key->name : "";
+  Error error;
+  auto body = parseBody(request, error);
+  if (!body) return refuse(call, Dialect::OpenAI, route, error, "", key_name);
+  auto parsed = providers::parseResponsesRequest(*body);
+  if (!parsed) return refuse(call, Dialect::OpenAI, route, parsed.error(), "", key_name);
+  // Translated for every provider: no provider is sent the client's body (source_body stays
+  // empty), since none is asked for the Responses API.
+  admitAndStart(
+      std::move(call), Dialect::OpenAI, route, std::move(*parsed),
+      [&](ChatExchange& exchange) { exchange.responses_echo = providers::responsesEcho(*body); });
 }
 
 // ---------------------------------------------------------------------------------------------

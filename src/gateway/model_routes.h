@@ -1,8 +1,9 @@
 #pragma once
-// The model endpoints: POST /v1/chat/completions (OpenAI), POST /v1/messages (Anthropic), both
-// streaming or not, and POST /v1/embeddings. The caller is already authenticated; these parse
-// the body, admit the request on its key, run it on the generation's pool, and answer in the
-// caller's dialect. A client that disconnects cancels its pool request.
+// The model endpoints: POST /v1/chat/completions (OpenAI), POST /v1/messages (Anthropic) and
+// POST /v1/responses (OpenAI's Responses API), streaming or not, and POST /v1/embeddings. The
+// caller is already authenticated; these parse the body, admit the request on its key, run it
+// on the generation's pool, and answer in the caller's dialect. A client that disconnects
+// cancels its pool request.
 
 #include "gateway/error_mapping.h"
 #include "gateway/generation.h"
@@ -22,5 +23,8 @@ struct ModelCall {
  *  body moves into the ChatRequest (it is sent on as written to a provider of its dialect). */
 void serveChat(Dialect dialect, server::Request&& request, ModelCall call);
 void serveEmbeddings(const server::Request& request, ModelCall call);
+/** /v1/responses: OpenAI's Responses API, served statelessly through the chat path
+ *  (providers/responses_inbound.h); errors in OpenAI's shape. */
+void serveResponses(const server::Request& request, ModelCall call);
 
 }  // namespace llmpool::gateway

@@ -914,5 +914,68 @@ TEST(GatewayTest, ATranslatedStreamsMessageStartCarriesAnInputEstimate) {
   EXPECT_GT(estimate, 0);
 }
 
+TEST(GatewayTest, TheResponsesApiIsServedThroughTheChatPath) {
+  // OpenAI's Responses API, statelessly: the provider is asked for a chat completion and the
+  // client gets a Response object, or the Responses stream events.
+  MockProvider mock;
+  OneMockGateway g(mock.port());
+  ASSERT_GT(g.gw.port, 0);
+  Reply whole = request(g.gw.port, "POST", "/v1/responses",
+                        R"({"model":"chat","instructions":"be brief","input":"hello there"})");
+  ASSERT_EQ(200, whole.status) << whole.body;
+  EXPECT_EQ("m/mock-model", whole.headers["x-llmpool-deployment"]);
+  const Json response = Json::parse(whole.body);
+  EXPECT_EQ("response", response.value("object", ""));
+  EXPECT_EQ("completed", response.value("status", ""));
+  EXPECT_EQ("mock reply: hello there", response["output"][0]["content"][0].value("text", ""));
+  EXPECT_EQ("be brief", response.value("instructions", ""));
+  EXPECT_GT(response["usage"].value("output_tokens", 0), 0) << whole.body;
+  const Json asked = mockStats(mock)["requests"];
+  EXPECT_EQ(1, asked["/v1/chat/completions"].value("200", 0)) << asked.dump();
+
+  Reply streamed = request(g.gw.port, "POST", "/v1/responses",
+                           R"({"model":"chat","input":"one two","stream":true})");
+  ASSERT_EQ(200, streamed.status) << streamed.body;
+  EXPECT_EQ("text/event-stream", streamed.headers["content-type"]);
+  std::vector<SseEventText> events = sseEvents(unframed(streamed));
+  ASSERT_GE(events.size(), 8u) << unframed(streamed);
+  EXPECT_EQ("response.created", events.front().name);
+  EXPECT_EQ("response.completed", events.back().name);
+  std::string text;
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].name, events[i].data.value("type", "")) << i;
+    EXPECT_EQ(static_cast<int64_t>(i), events[i].data.value("sequence_number", int64_t{-1})) << i;
+    if (events[i].name == "response.output_text.delta") text += events[i].data.value("delta", "");
+  }
+  EXPECT_EQ("mock reply: one two", text);
+  EXPECT_EQ("mock reply: one two",
+            events.back().data["response"]["output"][0]["content"][0].value("text", ""));
+
+  // A stream the provider breaks off after its first chunk ends in response.failed.
+  ASSERT_EQ(200, mock.setFaults(R"({"faults":[{"kind":"reset_mid_stream","after_chunks":1}]})"));
+  Reply broken = request(g.gw.port, "POST", "/v1/responses",
+                         R"({"model":"chat","input":"one two three","stream":true})");
+  ASSERT_EQ(200, broken.status) << broken.body;
+  std::vector<SseEventText> cut = sseEvents(unframed(broken));
+  ASSERT_FALSE(cut.empty());
+  EXPECT_EQ("response.failed", cut.back().name) << unframed(broken);
+  EXPECT_EQ("failed", cut.back().data["response"].value("status", ""));
+  ASSERT_EQ(200, mock.setFaults(R"({"faults":[]})"));
+
+  // What a stateless gateway cannot do is refused by name, in OpenAI's error shape.
+  Reply stateful = request(g.gw.port, "POST", "/v1/responses",
+                           R"({"model":"chat","input":"x","previous_response_id":"resp_1"})");
+  EXPECT_EQ(400, stateful.status);
+  EXPECT_EQ("previous_response_id", Json::parse(stateful.body)["error"].value("param", ""))
+      << stateful.body;
+  EXPECT_EQ(404,
+            request(g.gw.port, "POST", "/v1/responses", R"({"model":"nope","input":"x"})").status);
+  const std::string metrics = request(g.gw.port, "GET", "/metrics").body;
+  EXPECT_NE(std::string::npos, metrics.find(R"(route="/v1/responses",status="200"} 3)")) << metrics;
+  EXPECT_NE(std::string::npos,
+            metrics.find(R"(llmpool_gateway_streams_total{route="/v1/responses"} 2)"))
+      << metrics;
+}
+
 }  // namespace
 }  // namespace llmpool::testing

@@ -113,6 +113,72 @@ test('openai: streaming without include_usage sends no usage chunk', { timeout: 
   for await (const chunk of stream) assert.ok(!chunk.usage, 'no usage expected');
 });
 
+// The Responses API, served statelessly through the chat path: by an OpenAI-dialect provider
+// (gateway) and by an Anthropic one (claudeGateway), whose replies are translated.
+for (const [name, port] of [['openai provider', () => gateway.port],
+  ['anthropic provider', () => claudeGateway.port]]) {
+  test(`openai responses: non-streaming, ${name}`, { timeout: 15000 }, async () => {
+    const { data, response } = await openai(port())
+      .responses.create({ model: 'chat', instructions: 'Be brief.', input: 'hello there' })
+      .withResponse();
+    assert.equal(data.object, 'response');
+    assert.equal(data.status, 'completed');
+    assert.ok(data.id.startsWith('resp_'));
+    assert.equal(data.output_text, 'mock reply: hello there');
+    assert.equal(data.output[0].type, 'message');
+    assert.equal(data.instructions, 'Be brief.');
+    assert.ok(data.usage.input_tokens > 0 && data.usage.output_tokens > 0);
+    assert.equal(data.usage.total_tokens, data.usage.input_tokens + data.usage.output_tokens);
+    assert.equal(response.headers.get('x-llmpool-attempts'), '1');
+  });
+
+  test(`openai responses: streamed through the SDK's stream helper, ${name}`, { timeout: 15000 },
+    async () => {
+      // The helper rebuilds the Response from the events and throws on any out of order.
+      const stream = openai(port()).responses.stream({
+        model: 'chat',
+        input: [{ role: 'user', content: [{ type: 'input_text', text: 'one two three four' }] }],
+      });
+      let deltas = '';
+      let pieces = 0;
+      const seen = new Set();
+      for await (const event of stream) {
+        seen.add(event.type);
+        if (event.type === 'response.output_text.delta') {
+          deltas += event.delta;
+          pieces += 1;
+        }
+      }
+      const final = await stream.finalResponse();
+      assert.equal(deltas, 'mock reply: one two three four');
+      assert.ok(pieces >= 4, `expected one delta per word, got ${pieces}`);
+      // (The helper's final Response has no output_text convenience; the items carry the text.)
+      const finalText = final.output.filter((item) => item.type === 'message')
+        .flatMap((item) => item.content).map((part) => part.text).join('');
+      assert.equal(finalText, deltas);
+      assert.equal(final.status, 'completed');
+      assert.ok(final.usage.output_tokens > 0);
+      for (const type of ['response.created', 'response.output_item.added',
+        'response.content_part.added', 'response.output_text.done', 'response.output_item.done',
+        'response.completed']) assert.ok(seen.has(type), `no ${type} event`);
+    });
+}
+
+test('openai responses: what needs stored responses -> BadRequestError naming it', { timeout: 15000 },
+  async () => {
+    await assert.rejects(
+      openai(gateway.port).responses.create({
+        model: 'chat', input: 'again', previous_response_id: 'resp_123',
+      }),
+      (err) => err instanceof OpenAI.BadRequestError && err.param === 'previous_response_id' &&
+        /keeps no responses/.test(err.message),
+    );
+    await assert.rejects(
+      openai(gateway.port).responses.create({ model: 'no-such-model', input: 'x' }),
+      (err) => err instanceof OpenAI.NotFoundError,
+    );
+  });
+
 test('openai: embeddings (SDK default base64, and float)', { timeout: 15000 }, async () => {
   const client = openai(gateway.port);
   const byDefault = await client.embeddings.create({ model: 'embed', input: ['a', 'b'] });
