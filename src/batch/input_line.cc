@@ -7,6 +7,8 @@
 #include "common/json_depth.h"
 #include "providers/anthropic_inbound.h"
 #include "providers/openai_inbound.h"
+#include "providers/responses_inbound.h"
+#include "providers/wire_util.h"
 
 namespace llmpool::batch {
 namespace {
@@ -105,9 +107,10 @@ Outcome parseRequestLine(const Json& object, const LineContext& ctx, const Input
   if (!url_json) return ctx.error("url: missing");
   if (!url_json->is_string()) return ctx.error("url: expected a string");
   const std::string url = url_json->get<std::string>();
-  if (url != kUrlChat && url != kUrlEmbeddings && url != kUrlMessages) {
+  if (url != kUrlChat && url != kUrlEmbeddings && url != kUrlMessages && url != kUrlResponses) {
     return ctx.error("url: unknown endpoint '" + url + "' (expected " + std::string(kUrlChat) +
-                     ", " + std::string(kUrlEmbeddings) + " or " + std::string(kUrlMessages) + ")");
+                     ", " + std::string(kUrlEmbeddings) + ", " + std::string(kUrlMessages) +
+                     " or " + std::string(kUrlResponses) + ")");
   }
   const Json* body = member(object, "body");
   if (!body) return ctx.error("body: missing");
@@ -132,6 +135,12 @@ Outcome parseRequestLine(const Json& object, const LineContext& ctx, const Input
     // embeddings adapter (embedding_completer.h) sends it to the pool's embed().
     task.request.model = model->get<std::string>();
     task.request.extra = *body;
+  } else if (url == kUrlResponses) {
+    // Served as the gateway serves it: through the chat path, the reply written as a Response.
+    auto parsed = providers::parseResponsesRequest(*body);
+    if (!parsed) return ctx.error(bodyProblem(parsed.error().message));
+    task.request = std::move(*parsed);
+    task.metadata[kResponsesEchoKey] = providers::dumpJson(providers::responsesEcho(*body));
   } else {
     auto parsed = url == kUrlChat ? providers::parseOpenAIChatRequest(*body)
                                   : providers::parseAnthropicRequest(*body);

@@ -1,6 +1,7 @@
 #pragma once
 // One line of a batch input file (docs/run.md): an OpenAI Batch request line
-//   {"custom_id","method":"POST","url":"/v1/chat/completions"|"/v1/embeddings"|"/v1/messages",
+//   {"custom_id","method":"POST",
+//    "url":"/v1/chat/completions"|"/v1/embeddings"|"/v1/messages"|"/v1/responses",
 //    "body":{...},"priority"?:"critical"|"high"|"normal"|"low"}
 // or the content-enhancement form {"custom_id","content","instruction","model"?,"priority"?},
 // turned into a Task whose id is the custom_id. Pure functions; thread-safe.
@@ -23,6 +24,10 @@ inline constexpr const char* kUrlKey = "batch.url";
 inline constexpr std::string_view kUrlChat = "/v1/chat/completions";
 inline constexpr std::string_view kUrlEmbeddings = "/v1/embeddings";
 inline constexpr std::string_view kUrlMessages = "/v1/messages";
+inline constexpr std::string_view kUrlResponses = "/v1/responses";
+/** Task::metadata key of a /v1/responses line: the request settings its Response repeats
+ *  (providers::responsesEcho() as JSON text), for the output writer. */
+inline constexpr const char* kResponsesEchoKey = "batch.responses_echo";
 /** The enhancement form; its output is a chat completion. */
 inline constexpr std::string_view kUrlEnhancement = "enhancement";
 

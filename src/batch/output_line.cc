@@ -9,6 +9,7 @@
 #include "providers/anthropic_inbound.h"
 #include "providers/json_writer.h"
 #include "providers/openai_inbound.h"
+#include "providers/responses_inbound.h"
 
 namespace llmpool::batch {
 namespace {
@@ -48,11 +49,14 @@ std::string requestId(const std::string& custom_id, std::string_view response_id
 // thinking blocks), as OpenAI's Batch output does. Empty otherwise.
 std::string_view providerBody(std::string_view url, const ChatResponse& response) {
   const WireDialect wanted = url == kUrlMessages ? WireDialect::Anthropic : WireDialect::OpenAI;
-  if (url == kUrlEmbeddings || response.provider_dialect != wanted) return {};
+  if (url == kUrlEmbeddings || url == kUrlResponses || response.provider_dialect != wanted) {
+    return {};
+  }
   return response.provider_body;
 }
 
-Json responseBody(std::string_view url, const ChatResponse& response, std::string& problem) {
+Json responseBody(std::string_view url, const ChatResponse& response, std::string_view echo,
+                  std::string& problem) {
   if (std::string_view own = providerBody(url, response); !own.empty()) {
     Json body = parseJsonBounded(own);
     if (body.is_object()) return body;
@@ -67,6 +71,11 @@ Json responseBody(std::string_view url, const ChatResponse& response, std::strin
     return body;
   }
   if (url == kUrlMessages) return providers::toAnthropicResponse(response);
+  if (url == kUrlResponses) {
+    Json settings = parseJsonBounded(echo);
+    if (!settings.is_object()) settings = Json::object();  // a line from before it was kept
+    return providers::toResponsesResponse(response, settings);
+  }
   return providers::toOpenAIChatResponse(response);
 }
 
@@ -80,6 +89,11 @@ Json line(std::string id, Json custom_id, Json response, Json error) {
 std::string_view urlOf(const std::map<std::string, std::string>& metadata) {
   auto it = metadata.find(kUrlKey);
   return it == metadata.end() ? kUrlChat : std::string_view(it->second);
+}
+
+std::string_view responsesEchoOf(const std::map<std::string, std::string>& metadata) {
+  auto it = metadata.find(kResponsesEchoKey);
+  return it == metadata.end() ? std::string_view() : std::string_view(it->second);
 }
 
 }  // namespace
@@ -110,9 +124,10 @@ std::string serializeLine(const Json& l) {
 
 std::string lineKey(size_t line_number) { return "#line:" + std::to_string(line_number); }
 
-Json successLine(const std::string& custom_id, std::string_view url, const ChatResponse& response) {
+Json successLine(const std::string& custom_id, std::string_view url, const ChatResponse& response,
+                 std::string_view responses_echo) {
   std::string problem;
-  Json body = responseBody(url, response, problem);
+  Json body = responseBody(url, response, responses_echo, problem);
   if (!problem.empty()) return failureLine(custom_id, url, Error(ErrorCode::Internal, problem));
   return line(stableLineId(custom_id), custom_id,
               {{"status_code", 200},
@@ -146,13 +161,17 @@ Json invalidInputLine(const std::string& custom_id, size_t line_number, const st
 
 Json resultLine(const TaskResult& result) {
   const std::string_view url = urlOf(result.metadata);
-  if (result.ok()) return successLine(result.task_id, url, *result.outcome);
+  if (result.ok()) {
+    return successLine(result.task_id, url, *result.outcome, responsesEchoOf(result.metadata));
+  }
   return failureLine(result.task_id, url, result.outcome.error());
 }
 
 std::string resultLineText(const TaskResult& result) {
   const std::string_view url = urlOf(result.metadata);
-  if (!result.ok() || url == kUrlEmbeddings) return serializeLine(resultLine(result));
+  if (!result.ok() || url == kUrlEmbeddings || url == kUrlResponses) {
+    return serializeLine(resultLine(result));
+  }
   const ChatResponse& response = *result.outcome;
   // The envelope is written directly, in serializeLine()'s key order. A chat completion body is
   // the codec's direct writer's (the gateway's too: same members, its own order); an Anthropic

@@ -1,8 +1,8 @@
 #pragma once
 // Lines of the output and error files, in the OpenAI Batch output shape (docs/run.md):
 //   {"id","custom_id","response":{"status_code","request_id","body"}|null,"error":{code,message}|null}
-// - success: status 200 and the endpoint's response body (chat.completion, embeddings list, or
-//   an Anthropic message for /v1/messages lines);
+// - success: status 200 and the endpoint's response body (chat.completion, embeddings list, an
+//   Anthropic message for /v1/messages lines, a Response for /v1/responses lines);
 // - a failure the provider answered with an HTTP status (4xx/5xx): that status and the error body
 //   in the endpoint's dialect, "error": null;
 // - any other failure (timeout, connection, deadline, circuit open, cancelled, invalid input):
@@ -39,8 +39,10 @@ Json resultLine(const TaskResult& result);
  */
 std::string resultLineText(const TaskResult& result);
 
-/** The line for a successful response to `url`. */
-Json successLine(const std::string& custom_id, std::string_view url, const ChatResponse& response);
+/** The line for a successful response to `url`. For /v1/responses, `responses_echo` is the
+ *  request's settings the Response repeats (the line's kResponsesEchoKey metadata). */
+Json successLine(const std::string& custom_id, std::string_view url, const ChatResponse& response,
+                 std::string_view responses_echo = {});
 
 /** The line for a failed task. */
 Json failureLine(const std::string& custom_id, std::string_view url, const Error& error);

@@ -116,6 +116,30 @@ TEST(RunBatchTest, ALineAskingForLogprobsGetsThemInItsOutput) {
   EXPECT_TRUE(by_id["plain"]["response"]["body"]["choices"][0]["logprobs"].is_null());
 }
 
+TEST(RunBatchTest, ResponsesLinesGetAResponseBody) {
+  // OpenAI's Batch API takes /v1/responses lines; they run through the chat path, as the
+  // gateway serves them, and their output body is a Response.
+  ScratchDir dir;
+  MockProvider mock;
+  writeText(dir.file("in.jsonl"),
+            R"({"custom_id":"resp","method":"POST","url":"/v1/responses","body":)"
+            R"({"model":"m","instructions":"be brief","input":"a b"}})"
+            "\n" +
+                chatLine("plain", "c"));
+  writeText(dir.file("cfg.yaml"), mockConfig(mock.baseUrl()));
+  Subprocess run(runArgs(dir.file("in.jsonl"), dir.file("out.jsonl"), dir.file("cfg.yaml")),
+                 dir.file("stderr.txt"));
+  ASSERT_EQ(0, run.wait(seconds(30))) << readText(dir.file("stderr.txt"));
+  std::map<std::string, Json> by_id;
+  for (const Json& l : readLines(dir.file("out.jsonl"))) by_id[l["custom_id"]] = l;
+  ASSERT_EQ(2u, by_id.size());
+  const Json& body = by_id["resp"]["response"]["body"];
+  EXPECT_EQ("response", body.value("object", "")) << body.dump();
+  EXPECT_EQ("be brief", body.value("instructions", ""));
+  EXPECT_EQ("mock reply: a b", body["output"][0]["content"][0].value("text", ""));
+  EXPECT_EQ("chat.completion", by_id["plain"]["response"]["body"].value("object", ""));
+}
+
 TEST(RunBatchTest, InvalidLinesAreReportedWithLineNumbersAndTheRestRuns) {
   ScratchDir dir;
   MockProvider mock;
@@ -162,7 +186,7 @@ TEST(RunBatchTest, InvalidLinesAreReportedWithLineNumbersAndTheRestRuns) {
       EXPECT_EQ("invalid_input", l["error"]["code"]);
       EXPECT_EQ(
           "line 15: url: unknown endpoint '/v1/images' (expected /v1/chat/completions, "
-          "/v1/embeddings or /v1/messages)",
+          "/v1/embeddings, /v1/messages or /v1/responses)",
           l["error"]["message"]);
     }
   }

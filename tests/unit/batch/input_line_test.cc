@@ -60,6 +60,29 @@ TEST(InputLineTest, AnthropicMessagesLineIsParsedInItsDialect) {
   EXPECT_EQ("/v1/messages", task->metadata.at(kUrlKey));
 }
 
+TEST(InputLineTest, ResponsesLineIsReadIntoTheChatModelAndKeepsItsSettings) {
+  auto task = parseInputLine(
+      R"({"custom_id":"r","method":"POST","url":"/v1/responses","body":{"model":"claude",)"
+      R"("instructions":"be brief","input":"hello","max_output_tokens":20,"metadata":{"k":"v"}}})",
+      1, rules());
+  ASSERT_TRUE(task.has_value()) << task.error().message;
+  ASSERT_EQ(2u, task->request.messages.size());
+  EXPECT_EQ("system", task->request.messages[0].role);
+  EXPECT_EQ("hello", task->request.messages[1].content);
+  EXPECT_EQ(20, task->request.max_tokens.value_or(0));
+  EXPECT_EQ("/v1/responses", task->metadata.at(kUrlKey));
+  const Json echo = Json::parse(task->metadata.at(kResponsesEchoKey));
+  EXPECT_EQ("be brief", echo.value("instructions", ""));
+  EXPECT_EQ(Json::parse(R"({"k":"v"})"), echo["metadata"]);
+  // Its problems are named like any body's.
+  EXPECT_EQ(
+      "body.previous_response_id: not supported: this gateway keeps no responses; send the whole "
+      "conversation in `input`",
+      errorOf(R"({"custom_id":"r","url":"/v1/responses","body":{"model":"claude","input":"x",)"
+              R"("previous_response_id":"resp_1"}})")
+          .message);
+}
+
 TEST(InputLineTest, EmbeddingsLineKeepsItsBodyForTheAdapter) {
   auto task = parseInputLine(
       R"({"custom_id":"e","url":"/v1/embeddings","body":{"model":"gpt-4o-mini","input":["a","b"]}})",

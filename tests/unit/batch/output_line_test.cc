@@ -50,6 +50,23 @@ TEST(OutputLineTest, MessagesLinesAnswerInTheAnthropicShape) {
   EXPECT_EQ("hello", line["response"]["body"]["content"][0]["text"]);
 }
 
+TEST(OutputLineTest, ResponsesLinesAnswerWithAResponseRepeatingTheirSettings) {
+  Json line = successLine("r", kUrlResponses, reply("hello"), R"({"instructions":"be brief"})");
+  const Json& body = line["response"]["body"];
+  EXPECT_EQ("response", body["object"]);
+  EXPECT_EQ("completed", body["status"]);
+  EXPECT_EQ("be brief", body["instructions"]);
+  EXPECT_EQ("hello", body["output"][0]["content"][0]["text"]);
+  EXPECT_EQ(7, body["usage"]["total_tokens"]);
+  // Through the result path, the settings come from the task's metadata.
+  TaskResult result;
+  result.task_id = "r";
+  result.outcome = reply("hello");
+  result.metadata = {{kUrlKey, std::string(kUrlResponses)},
+                     {kResponsesEchoKey, R"({"instructions":"be brief"})"}};
+  EXPECT_EQ(serializeLine(line), resultLineText(result));
+}
+
 TEST(OutputLineTest, EmbeddingsBodyIsTheStoredObject) {
   ChatResponse r =
       reply(R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5]}]})");
