@@ -131,6 +131,16 @@ struct GatewayKey {
   std::vector<std::string> models;  // allowed aliases; empty = all
 };
 
+/** The gateway's reply cache (docs/gateway.md, "Reply cache"): off unless ttl > 0. */
+struct GatewayCacheConfig {
+  Millis ttl{0};  // how long a reply may be served again; 0 = no cache
+  size_t max_entries = 10'000;
+  size_t max_bytes = 64 * 1024 * 1024;  // requests and replies held, together
+
+  bool enabled() const { return ttl.count() > 0; }
+  bool operator==(const GatewayCacheConfig&) const = default;
+};
+
 struct GatewayConfig {
   std::string listen = "127.0.0.1:8080";
   std::vector<GatewayKey> keys;
@@ -148,6 +158,7 @@ struct GatewayConfig {
   Millis write_timeout{60'000};  // a write to a client that makes no progress this long closes it
   /** Without keys the gateway refuses a non-loopback listen address unless this is set. */
   bool allow_unauthenticated = false;
+  GatewayCacheConfig cache;
 };
 
 struct PoolConfig {

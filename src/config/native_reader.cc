@@ -290,6 +290,17 @@ void readProcessorSection(YamlContext& ctx, const YAML::Node& node, const std::s
   m.finish();
 }
 
+void readGatewayCache(YamlContext& ctx, const YAML::Node& node, const std::string& path,
+                      GatewayCacheConfig& out) {
+  MapReader m(ctx, node, path);
+  if (!m.isMap()) return;
+  m.get("ttl", out.ttl);
+  int entries = static_cast<int>(out.max_entries);
+  if (m.get("max_entries", entries)) out.max_entries = static_cast<size_t>(std::max(entries, 0));
+  m.getBytes("max_bytes", out.max_bytes);
+  m.finish();
+}
+
 void readGatewaySection(YamlContext& ctx, const YAML::Node& node, const std::string& path,
                         GatewayConfig& out) {
   MapReader m(ctx, node, path);
@@ -321,6 +332,7 @@ void readGatewaySection(YamlContext& ctx, const YAML::Node& node, const std::str
   m.getBytes("max_header_bytes", out.max_header_bytes);
   m.get("write_timeout", out.write_timeout);
   m.get("allow_unauthenticated", out.allow_unauthenticated);
+  if (auto cache = m.take("cache")) readGatewayCache(ctx, *cache, m.childPath("cache"), out.cache);
   m.finish();
 }
 

@@ -361,6 +361,13 @@ void validateGateway(Reporter& r, const PoolConfig& c) {
   checkDurationPositive(r, "gateway.write_timeout", g.write_timeout);
   checkDurationNonNegative(r, "gateway.shutdown_grace", g.shutdown_grace);
   if (g.max_connections < 1) r.error("gateway.max_connections", "must be at least 1");
+  checkDurationNonNegative(r, "gateway.cache.ttl", g.cache.ttl);
+  if (g.cache.enabled() && g.cache.max_entries < 1) {
+    r.error("gateway.cache.max_entries", "must be at least 1");
+  }
+  if (g.cache.enabled() && g.cache.max_bytes < 64 * 1024) {
+    r.error("gateway.cache.max_bytes", "must be at least 64KiB");
+  }
   if (g.threads < 0 || g.threads > 256) {
     r.error("gateway.threads", "must be between 1 and 256, or 0 for automatic");
   }

@@ -109,6 +109,7 @@ ConfigDiff diffConfigs(const PoolConfig& before, const PoolConfig& after) {
     d.restart_required.push_back("gateway.max_header_bytes");
   }
   if (gb.read_timeout != ga.read_timeout) d.restart_required.push_back("gateway.read_timeout");
+  if (gb.cache != ga.cache) d.changes.push_back("gateway.cache changed");
   if (gb.write_timeout != ga.write_timeout) d.restart_required.push_back("gateway.write_timeout");
   if (gb.allow_unauthenticated != ga.allow_unauthenticated) {
     d.restart_required.push_back("gateway.allow_unauthenticated");

@@ -172,7 +172,9 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
   if (path == "/metrics") {
     std::string text;
     gen->pool->writeMetrics(text);
-    metrics.write(text, server_->stats());
+    CacheGauges cache;
+    if (gen->cache) cache = {gen->cache->entries(), gen->cache->bytes()};
+    metrics.write(text, server_->stats(), cache);
     return answer(Route::Metrics,
                   textResponse(200, std::move(text), metrics::kPrometheusContentType));
   }

@@ -70,7 +70,8 @@ uint64_t GatewayMetrics::authFailures(AuthFailure reason) const {
   return auth_failures_[static_cast<std::size_t>(reason)].load();
 }
 
-void GatewayMetrics::write(std::string& out, const server::ServerStats& server) const {
+void GatewayMetrics::write(std::string& out, const server::ServerStats& server,
+                           CacheGauges cache) const {
   metrics::PrometheusText p;
   const auto d = [](auto v) { return static_cast<double>(v); };
 
@@ -126,6 +127,18 @@ void GatewayMetrics::write(std::string& out, const server::ServerStats& server) 
   p.family("llmpool_gateway_retiring_pools", "gauge",
            "Pools replaced by a reload that still finish in-flight requests.");
   p.sample("llmpool_gateway_retiring_pools", {}, d(std::max<int64_t>(0, retiring_.load())));
+  p.family("llmpool_gateway_cache_lookups_total", "counter",
+           "Reply cache lookups of cacheable requests, by result (docs/gateway.md).");
+  p.sample("llmpool_gateway_cache_lookups_total", {{"result", "hit"}}, d(cache_hits_.load()));
+  p.sample("llmpool_gateway_cache_lookups_total", {{"result", "miss"}}, d(cache_misses_.load()));
+  p.family("llmpool_gateway_cache_evictions_total", "counter",
+           "Replies dropped from the cache to make room for newer ones.");
+  p.sample("llmpool_gateway_cache_evictions_total", {}, d(cache_evictions_.load()));
+  p.family("llmpool_gateway_cache_entries", "gauge", "Replies held by the cache.");
+  p.sample("llmpool_gateway_cache_entries", {}, d(cache.entries));
+  p.family("llmpool_gateway_cache_bytes", "gauge",
+           "Bytes held by the cache (requests, replies and bookkeeping).");
+  p.sample("llmpool_gateway_cache_bytes", {}, d(cache.bytes));
   p.family("llmpool_gateway_connections_open", "gauge", "Client connections open.");
   p.sample("llmpool_gateway_connections_open", {}, d(server.connections_open));
   p.family("llmpool_gateway_connections_accepted_total", "counter",

@@ -38,6 +38,12 @@ inline constexpr std::array kTimedRoutes = {Route::ChatCompletions, Route::Messa
 inline constexpr std::array kStreamedRoutes = {Route::ChatCompletions, Route::Messages,
                                                Route::Responses};
 
+/** The reply cache's size, for the gauges (zero without a cache). */
+struct CacheGauges {
+  size_t entries = 0;
+  size_t bytes = 0;
+};
+
 /** Thread-safe; every update is a relaxed atomic (the hot path takes no lock). */
 class GatewayMetrics {
  public:
@@ -50,9 +56,12 @@ class GatewayMetrics {
   void reload(bool ok);
   void setConfigGeneration(uint64_t generation) { generation_.store(generation); }
   void oldPoolsRetiring(int delta) { retiring_.fetch_add(delta, std::memory_order_relaxed); }
+  /** A reply cache lookup (hit or miss), and entries it evicted to make room. */
+  void cacheLookup(bool hit) { (hit ? cache_hits_ : cache_misses_).fetch_add(1); }
+  void cacheEvicted(size_t n) { cache_evictions_.fetch_add(n, std::memory_order_relaxed); }
 
   /** Appends the families; `server` gives the connection counters. */
-  void write(std::string& out, const server::ServerStats& server) const;
+  void write(std::string& out, const server::ServerStats& server, CacheGauges cache = {}) const;
 
   uint64_t requests(Route route, unsigned status) const;
   uint64_t authFailures(AuthFailure reason) const;
@@ -75,6 +84,9 @@ class GatewayMetrics {
   std::atomic<uint64_t> reloads_failed_{0};
   std::atomic<uint64_t> generation_{0};
   std::atomic<int64_t> retiring_{0};
+  std::atomic<uint64_t> cache_hits_{0};
+  std::atomic<uint64_t> cache_misses_{0};
+  std::atomic<uint64_t> cache_evictions_{0};
 };
 
 }  // namespace llmpool::gateway

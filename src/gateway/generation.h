@@ -9,6 +9,7 @@
 
 #include "gateway/gateway_metrics.h"
 #include "gateway/key_ring.h"
+#include "gateway/reply_cache.h"
 #include "gateway/request_log.h"
 #include "llmpool/config.h"
 #include "llmpool/pool.h"
@@ -17,12 +18,15 @@ namespace llmpool::gateway {
 
 struct Generation {
   Generation(uint64_t n, PoolConfig c, std::unique_ptr<ClientPool> p)
-      : number(n), config(std::move(c)), pool(std::move(p)), keys(config.gateway.keys) {}
+      : number(n), config(std::move(c)), pool(std::move(p)), keys(config.gateway.keys) {
+    if (config.gateway.cache.enabled()) cache = std::make_unique<ReplyCache>(config.gateway.cache);
+  }
 
   uint64_t number;
   PoolConfig config;
   std::unique_ptr<ClientPool> pool;
   KeyRing keys;
+  std::unique_ptr<ReplyCache> cache;  // null unless gateway.cache is on
   // When this configuration was loaded (unix seconds): the creation time /v1/models gives its
   // aliases.
   int64_t loaded_at = std::chrono::duration_cast<std::chrono::seconds>(

@@ -7,6 +7,7 @@
 
 #include "gateway/model_routes.h"
 
+#include <cctype>
 #include <memory>
 #include <mutex>
 
@@ -142,6 +143,8 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
     }
     return *encoder_;
   }
+  // The reply cache's key for this request's reply, "" when it is not to be stored.
+  std::string cache_key;
   // /v1/responses: the request settings its Response repeats, and its stream's encoder.
   Json responses_echo;
   std::unique_ptr<providers::ResponsesStreamEncoder> responses_encoder_;  // guarded by mu
@@ -316,6 +319,14 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
                                   : replyBody(dialect, r));
     setSuccessTrailHeaders(response.base(), r.deployment, r.attempts, r.attempt_trail);
     setUpstreamRequestIdHeader(response.base(), r.provider_request_id);
+    if (!cache_key.empty()) {
+      response.set("x-llmpool-cache", "miss");
+      const size_t evicted = call.generation->cache->store(
+          std::move(cache_key),
+          CachedReply{response.body(), r.deployment, r.provider_request_id, r.usage},
+          MonotonicClock::now());
+      call.shared.metrics.cacheEvicted(evicted);
+    }
     call.writer.send(std::move(response));
   } else if (!gone) {
     if (!head_sent) {  // nothing was streamed
@@ -389,10 +400,72 @@ void ChatExchange::finishLog(unsigned status, std::string_view deployment, int a
 void refuse(ModelCall& call, Dialect dialect, Route route, const Error& error,
             const std::string& alias, std::string_view key_name);
 
-// Admits `chat` on the caller's key and starts its exchange; `prepare` sets what the route
-// adds to the exchange.
+// What the reply cache does for one request: `key` is "" when the reply is not stored (no cache,
+// a stream, or Cache-Control: no-store); `lookup` is false when a stored reply must not answer it
+// (Cache-Control: no-cache asks for a fresh reply, which is then stored).
+struct CachePlan {
+  std::string key;
+  bool lookup = false;
+};
+
+// Whether a Cache-Control value has `directive` (lower-case), in any case.
+bool hasDirective(std::string_view header, std::string_view directive) {
+  for (size_t i = 0; i + directive.size() <= header.size(); ++i) {
+    bool same = true;
+    for (size_t j = 0; j < directive.size() && same; ++j) {
+      same = std::tolower(static_cast<unsigned char>(header[i + j])) == directive[j];
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
+CachePlan cachePlan(const ModelCall& call, Route route, const server::Request& request,
+                    bool stream) {
+  CachePlan plan;
+  if (!call.generation->cache || stream) return plan;
+  const std::string_view control = request[http::field::cache_control];
+  if (hasDirective(control, "no-store")) return plan;
+  plan.lookup = !hasDirective(control, "no-cache");
+  // Headers that change the reply (Anthropic's beta features are asked for in one).
+  const std::string_view beta = request["anthropic-beta"];
+  plan.key = ReplyCache::keyOf(call.key ? std::string_view(call.key->name) : std::string_view(),
+                               routeName(route), beta, request.body());
+  return plan;
+}
+
+// Answers from the cache: no pool admission, no provider call, no tokens charged.
+void serveCached(ModelCall& call, Route route, KeyLease& lease, const std::string& alias,
+                 const CachedReply& hit) {
+  server::Response response = jsonResponse(hit.body);
+  response.set("x-llmpool-cache", "hit");
+  // Who served the stored reply; nothing was sent this time.
+  if (!hit.deployment.empty()) response.set("x-llmpool-deployment", hit.deployment);
+  response.set("x-llmpool-attempts", "0");
+  setUpstreamRequestIdHeader(response.base(), hit.upstream_request_id);
+  const std::string& remote = call.writer.remoteAddress();  // the connection's, outlives send
+  call.writer.send(std::move(response));
+  const MonotonicTime now = MonotonicClock::now();
+  lease.settle(now, 0);
+  const Duration took = now - call.started;
+  call.shared.metrics.requestFinished(route, 200, took, false);
+  RequestRecord rec;
+  rec.route = routeName(route);
+  rec.status = 200;
+  rec.key_name = lease.keyName();
+  rec.alias = alias;
+  rec.deployment = hit.deployment;
+  rec.upstream_request_id = hit.upstream_request_id;
+  rec.cache_hit = true;
+  rec.duration = took;
+  rec.remote = remote;
+  call.shared.logger.request(rec);
+}
+
+// Admits `chat` on the caller's key, answers it from the cache when the plan allows and a reply
+// is there, else starts its exchange; `prepare` sets what the route adds to the exchange.
 template <typename Prepare>
-void admitAndStart(ModelCall call, Dialect dialect, Route route, ChatRequest chat,
+void admitAndStart(ModelCall call, Dialect dialect, Route route, ChatRequest chat, CachePlan plan,
                    Prepare&& prepare) {
   auto lease = KeyRing::admit(call.key, chat.model, MonotonicClock::now(), estimateTokens(chat));
   if (!lease) {
@@ -400,7 +473,13 @@ void admitAndStart(ModelCall call, Dialect dialect, Route route, ChatRequest cha
     return refuse(call, dialect, route, lease.error().error, chat.model,
                   call.key ? call.key->name : "");
   }
+  if (plan.lookup) {
+    auto hit = call.generation->cache->find(plan.key, MonotonicClock::now());
+    call.shared.metrics.cacheLookup(hit != nullptr);
+    if (hit) return serveCached(call, route, *lease, chat.model, *hit);
+  }
   auto exchange = std::make_shared<ChatExchange>(std::move(call), dialect);
+  exchange->cache_key = std::move(plan.key);
   exchange->lease = std::move(*lease);
   exchange->route = route;
   exchange->stream = chat.stream;
@@ -459,6 +538,7 @@ void serveChat(Dialect dialect, server::Request&& request, ModelCall call) {
       mayTranslate(call.generation->config, chat.model)) {
     input_estimate = estimateInputTokens(request.body()).value_or(0);
   }
+  CachePlan plan = cachePlan(call, route, request, chat.stream);
   // A provider of the client's dialect is sent the client's own body (forwarded_body.h); parsed,
   // it is not read here again.
   chat.source_body = std::move(request.body());
@@ -469,7 +549,7 @@ void serveChat(Dialect dialect, server::Request&& request, ModelCall call) {
     }
   }
   chat.source_dialect = wireDialectOf(dialect);
-  admitAndStart(std::move(call), dialect, route, std::move(chat),
+  admitAndStart(std::move(call), dialect, route, std::move(chat), std::move(plan),
                 [&](ChatExchange& exchange) { exchange.input_estimate = input_estimate; });
 }
 
@@ -484,8 +564,9 @@ void serveResponses(const server::Request& request, ModelCall call) {
   if (!parsed) return refuse(call, Dialect::OpenAI, route, parsed.error(), "", key_name);
   // Translated for every provider: no provider is sent the client's body (source_body stays
   // empty), since none is asked for the Responses API.
+  CachePlan plan = cachePlan(call, route, request, parsed->stream);
   admitAndStart(
-      std::move(call), Dialect::OpenAI, route, std::move(*parsed),
+      std::move(call), Dialect::OpenAI, route, std::move(*parsed), std::move(plan),
       [&](ChatExchange& exchange) { exchange.responses_echo = providers::responsesEcho(*body); });
 }
 

@@ -89,6 +89,7 @@ std::string Logger::formatRequest(const RequestRecord& r) {
   if (!r.deployment.empty()) out += " deployment=" + quote(r.deployment);
   if (!r.upstream_request_id.empty()) out += " upstream_request_id=" + quote(r.upstream_request_id);
   out += " attempts=" + std::to_string(r.attempts);
+  if (r.cache_hit) out += " cache=hit";
   out += r.stream ? " stream=true" : " stream=false";
   out += " duration_ms=" + millis(r.duration);
   if (r.ttft) out += " ttft_ms=" + millis(*r.ttft);

@@ -32,6 +32,7 @@ struct RequestRecord {
   std::string_view deployment;
   std::string_view upstream_request_id;  // the serving provider's id for its reply, if it sent one
   int attempts = 0;
+  bool cache_hit = false;  // answered from the reply cache (logged as cache=hit)
   bool stream = false;
   Duration duration{};
   std::optional<Duration> ttft;

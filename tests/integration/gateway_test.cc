@@ -977,5 +977,60 @@ TEST(GatewayTest, TheResponsesApiIsServedThroughTheChatPath) {
       << metrics;
 }
 
+TEST(GatewayTest, RepeatedRequestsAreAnsweredFromTheCache) {
+  MockProvider mock;
+  OneMockGateway g("pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
+                   "models:\n  chat:\n    - {provider: m, model: mock-model}\n"
+                   "gateway: {listen: \"127.0.0.1:0\", keys: [{key: sk-a, name: a}, "
+                   "{key: sk-b, name: b}], log_level: \"off\", cache: {ttl: 1m}}\n");
+  ASSERT_GT(g.gw.port, 0);
+  const auto provider_calls = [&] { return mockStats(mock).value("requests_total", -1); };
+  const auto chat = [&](const std::string& key, const std::string& prompt,
+                        std::vector<std::string> headers = {}) {
+    headers.push_back("Authorization: Bearer " + key);
+    return request(g.gw.port, "POST", "/v1/chat/completions", chatBody("chat", prompt), headers);
+  };
+  Reply first = chat("sk-a", "hello");
+  ASSERT_EQ(200, first.status) << first.body;
+  EXPECT_EQ("miss", first.headers["x-llmpool-cache"]);
+  Reply again = chat("sk-a", "hello");
+  ASSERT_EQ(200, again.status) << again.body;
+  EXPECT_EQ("hit", again.headers["x-llmpool-cache"]);
+  EXPECT_EQ("0", again.headers["x-llmpool-attempts"]);
+  EXPECT_EQ("m/mock-model", again.headers["x-llmpool-deployment"]);
+  EXPECT_EQ(first.body, again.body);
+  EXPECT_EQ(1, provider_calls());
+
+  // Another key, another prompt, a stream: each goes to the provider.
+  EXPECT_EQ("miss", chat("sk-b", "hello").headers["x-llmpool-cache"]);
+  EXPECT_EQ("miss", chat("sk-a", "hello!").headers["x-llmpool-cache"]);
+  Reply streamed = request(g.gw.port, "POST", "/v1/chat/completions",
+                           chatBody("chat", "hello", true), {"Authorization: Bearer sk-a"});
+  EXPECT_EQ(200, streamed.status);
+  EXPECT_EQ(0u, streamed.headers.count("x-llmpool-cache"));
+  EXPECT_EQ(4, provider_calls());
+  // no-cache asks for a fresh reply (and stores it); no-store leaves the cache alone.
+  EXPECT_EQ("miss", chat("sk-a", "hello", {"Cache-Control: no-cache"}).headers["x-llmpool-cache"]);
+  EXPECT_EQ(0u, chat("sk-a", "new", {"Cache-Control: No-Store"}).headers.count("x-llmpool-cache"));
+  EXPECT_EQ("miss", chat("sk-a", "new").headers["x-llmpool-cache"]);
+  EXPECT_EQ(7, provider_calls());
+  // The other dialects too.
+  const std::string message =
+      R"({"model":"chat","max_tokens":16,"messages":[{"role":"user","content":"hey"}]})";
+  for (int i = 0; i < 2; ++i) {
+    Reply m = request(g.gw.port, "POST", "/v1/messages", message, {"x-api-key: sk-a"});
+    EXPECT_EQ(i == 0 ? "miss" : "hit", m.headers["x-llmpool-cache"]) << i;
+    Reply r = request(g.gw.port, "POST", "/v1/responses", R"({"model":"chat","input":"hey"})",
+                      {"x-api-key: sk-a"});
+    EXPECT_EQ(i == 0 ? "miss" : "hit", r.headers["x-llmpool-cache"]) << i;
+  }
+  EXPECT_EQ(9, provider_calls());
+  const std::string metrics = request(g.gw.port, "GET", "/metrics").body;
+  EXPECT_NE(std::string::npos,
+            metrics.find(R"(llmpool_gateway_cache_lookups_total{result="hit"} 3)"))
+      << metrics;
+  EXPECT_NE(std::string::npos, metrics.find("llmpool_gateway_cache_entries 6")) << metrics;
+}
+
 }  // namespace
 }  // namespace llmpool::testing

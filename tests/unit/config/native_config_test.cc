@@ -135,6 +135,7 @@ gateway:
   max_connections: 500
   threads: 2
   log_level: debug
+  cache: {ttl: 10m, max_entries: 500, max_bytes: 8MiB}
 )";
   ConfigDiagnostics diags;
   auto c = parse(yaml, diags, {{"OPENAI_API_KEY", "sk-test"}, {"GW_KEY", "gw-1"}});
@@ -234,6 +235,11 @@ gateway:
   EXPECT_EQ(500, g.max_connections);
   EXPECT_EQ(2, g.threads);
   EXPECT_EQ("debug", g.log_level);
+  EXPECT_TRUE(g.cache.enabled());
+  EXPECT_EQ(milliseconds(600'000), g.cache.ttl);
+  EXPECT_EQ(500u, g.cache.max_entries);
+  EXPECT_EQ(8u * 1024 * 1024, g.cache.max_bytes);
+  EXPECT_FALSE(GatewayConfig{}.cache.enabled());  // off unless asked for
   EXPECT_EQ(0u, diags.errorCount()) << dump(diags);
 }
 

@@ -44,7 +44,8 @@ pool:
   retry: {max_attempts: 0, multiplier: 0.5, initial_backoff: 1s, max_backoff: 500ms}
   circuit_breaker: {failure_threshold: 0, max_repair_attempts: 0}
 processor: {queue: 'postgres://db'}
-gateway: {listen: 'localhost', keys: [{name: nokey}], log_level: loud}
+gateway: {listen: 'localhost', keys: [{name: nokey}], log_level: loud,
+          cache: {ttl: 1m, max_entries: 0, max_bytes: 1KiB}}
 )";
   ConfigDiagnostics diags;
   auto c = parse(yaml, diags);
@@ -70,6 +71,8 @@ gateway: {listen: 'localhost', keys: [{name: nokey}], log_level: loud}
   expectError(diags, "gateway.listen", "HOST:PORT", 16);
   expectError(diags, "gateway.keys[0].key", "missing \"key\"", 16);
   expectError(diags, "gateway.log_level", "expected one of", 16);
+  expectError(diags, "gateway.cache.max_entries", "at least 1", 17);
+  expectError(diags, "gateway.cache.max_bytes", "at least 64KiB", 17);
 
   // The Error carries the same list, one formatted line per problem, in file order.
   const std::string& message = c.error().message;

@@ -91,6 +91,9 @@ TEST(RequestLogTest, OneLineLogfmtWithoutSecrets) {
       "prompt_tokens=19 completion_tokens=120",
       line);
   EXPECT_EQ("\"a\\\"b c\"", Logger::quote("a\"b\nc"));
+  r.cache_hit = true;
+  r.attempts = 0;
+  EXPECT_NE(std::string::npos, Logger::formatRequest(r).find(" attempts=0 cache=hit stream="));
 }
 
 TEST(RequestLogTest, Levels) {
@@ -137,6 +140,12 @@ TEST(ConfigDiffTest, ReportsAddedRemovedChangedWithoutSecrets) {
   EXPECT_NE(std::string::npos, s.find("alias removed: chat"));
   EXPECT_EQ(std::vector<std::string>{"gateway.listen"}, d.restart_required);
   EXPECT_EQ(std::string::npos, s.find("secret"));
+  // The cache is the generation's: new settings apply on reload, with a new (empty) cache.
+  PoolConfig cached = before;
+  cached.gateway.cache.ttl = std::chrono::minutes(5);
+  const ConfigDiff c = diffConfigs(before, cached);
+  EXPECT_NE(std::string::npos, c.summary().find("gateway.cache changed"));
+  EXPECT_TRUE(c.restart_required.empty());
 }
 
 // Transport settings take effect by rebuilding the pool, so a reload must see them change.
@@ -175,11 +184,20 @@ TEST(GatewayMetricsTest, CountsAndExposesFamilies) {
   m.requestFinished(Route::ChatCompletions, 429, std::chrono::milliseconds(1), false);
   m.requestFinished(Route::Metrics, 200, std::chrono::milliseconds(1), false);
   m.authFailure(AuthFailure::Invalid);
+  m.cacheLookup(true);
+  m.cacheLookup(false);
+  m.cacheLookup(false);
+  m.cacheEvicted(4);
   EXPECT_EQ(1u, m.requests(Route::ChatCompletions, 200));
   EXPECT_EQ(1u, m.requests(Route::ChatCompletions, 429));
   EXPECT_EQ(0, m.inFlight());
   std::string text;
-  m.write(text, {});
+  m.write(text, {}, CacheGauges{3, 2048});
+  EXPECT_NE(std::string::npos, text.find("llmpool_gateway_cache_lookups_total{result=\"hit\"} 1"));
+  EXPECT_NE(std::string::npos, text.find("llmpool_gateway_cache_lookups_total{result=\"miss\"} 2"));
+  EXPECT_NE(std::string::npos, text.find("llmpool_gateway_cache_evictions_total 4"));
+  EXPECT_NE(std::string::npos, text.find("llmpool_gateway_cache_entries 3"));
+  EXPECT_NE(std::string::npos, text.find("llmpool_gateway_cache_bytes 2048"));
   EXPECT_NE(std::string::npos,
             text.find("llmpool_gateway_requests_total{route=\"/v1/chat/completions\","
                       "status=\"429\"} 1"));
