@@ -80,6 +80,60 @@ std::string openaiDelta(const WireContext& ctx, std::string_view delta_json,
   return out;
 }
 
+std::string_view openaiFinishReason(const MockReply& reply) {
+  if (reply.tool_call) return R"("tool_calls")";
+  return reply.cut ? R"("length")" : R"("stop")";
+}
+
+std::string_view anthropicStopReason(const MockReply& reply) {
+  if (reply.tool_call) return R"("tool_use")";
+  return reply.cut ? R"("max_tokens")" : R"("end_turn")";
+}
+
+// A tool call's id: `prefix` + the serial that follows the response id's own prefix
+// ("chatcmpl-1f" -> "call_1f", "msg_1f" -> "toolu_1f"), so each response's call has its own id.
+std::string toolCallId(std::string_view prefix, std::string_view response_id) {
+  const std::size_t serial = response_id.find_first_of("-_");
+  std::string id(prefix);
+  id.append(serial == std::string_view::npos ? response_id : response_id.substr(serial + 1));
+  return id;
+}
+
+// "id":..,"type":"function","function":{"name":..,"arguments":..}: the fields of one entry of
+// OpenAI's tool_calls. Streamed, the first delta has them with `arguments` empty.
+void appendOpenaiToolCallFields(std::string& out, const WireContext& ctx, const MockToolCall& call,
+                                std::string_view arguments) {
+  out.append(R"("id":)");
+  appendJsonString(out, toolCallId("call_", ctx.id));
+  out.append(R"(,"type":"function","function":{"name":)");
+  appendJsonString(out, call.name);
+  out.append(R"(,"arguments":)");
+  appendJsonString(out, arguments);
+  out.push_back('}');
+}
+
+// The delta of streamed piece `i`: a word of the text, or a piece of the tool call's arguments.
+std::string openaiContentDelta(const MockReply& reply, std::size_t i) {
+  std::string delta =
+      reply.tool_call ? R"({"tool_calls":[{"index":0,"function":{"arguments":)" : R"({"content":)";
+  appendJsonString(delta, reply.piece(i));
+  delta.append(reply.tool_call ? "}}]}" : "}");
+  return delta;
+}
+
+// {"type":"tool_use","id":..,"name":..,"input":..}: Anthropic's tool_use block; `input` is JSON
+// text (the arguments object, or "{}" to open a streamed block).
+void appendToolUseBlock(std::string& out, const WireContext& ctx, const MockToolCall& call,
+                        std::string_view input) {
+  out.append(R"({"type":"tool_use","id":)");
+  appendJsonString(out, toolCallId("toolu_", ctx.id));
+  out.append(R"(,"name":)");
+  appendJsonString(out, call.name);
+  out.append(R"(,"input":)");
+  out.append(input);
+  out.push_back('}');
+}
+
 std::string sseEvent(std::string_view name, const std::string& data) {
   std::string out;
   out.reserve(16 + name.size() + data.size());
@@ -134,11 +188,17 @@ std::string openaiCompletion(const WireContext& ctx, const MockReply& reply) {
   out.append(R"(,"model":)");
   appendJsonString(out, ctx.model);
   out.append(R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)");
-  appendJsonString(out, reply.text);
+  if (reply.tool_call) {
+    out.append(R"(null,"tool_calls":[{)");
+    appendOpenaiToolCallFields(out, ctx, *reply.tool_call, reply.tool_call->arguments);
+    out.append("}]");
+  } else {
+    appendJsonString(out, reply.text);
+  }
   out.append(R"(,"refusal":null},"logprobs":)");
   out.append(reply.logprobs ? logprobsJson(reply) : "null");
   out.append(R"(,"finish_reason":)");
-  out.append(reply.cut ? R"("length")" : R"("stop")");
+  out.append(openaiFinishReason(reply));
   out.append(R"(}],"usage":)");
   appendUsage(out, reply);
   out.push_back('}');
@@ -147,20 +207,23 @@ std::string openaiCompletion(const WireContext& ctx, const MockReply& reply) {
 
 StreamScript openaiStream(const WireContext& ctx, const MockReply& reply, bool include_usage) {
   StreamScript script;
-  script.events.reserve(reply.pieceCount() + 4);
+  script.events.reserve(reply.pieceCount() + 5);
   script.events.push_back(
       openaiDelta(ctx, R"({"role":"assistant","content":""})", "null", include_usage));
-  script.first_content = 1;
+  if (reply.tool_call) {
+    // The call's id and name come first, with no arguments yet (as OpenAI streams them).
+    std::string delta = R"({"tool_calls":[{"index":0,)";
+    appendOpenaiToolCallFields(delta, ctx, *reply.tool_call, "");
+    delta.append("}]}");
+    script.events.push_back(openaiDelta(ctx, delta, "null", include_usage));
+  }
+  script.first_content = script.events.size();
   for (std::size_t i = 0; i < reply.pieceCount(); ++i) {
-    std::string delta = R"({"content":)";
-    appendJsonString(delta, reply.piece(i));
-    delta.push_back('}');
-    script.events.push_back(openaiDelta(ctx, delta, "null", include_usage,
+    script.events.push_back(openaiDelta(ctx, openaiContentDelta(reply, i), "null", include_usage,
                                         reply.logprobs ? logprobsJson(reply, i) : "null"));
   }
   script.content_count = reply.pieceCount();
-  script.events.push_back(
-      openaiDelta(ctx, "{}", reply.cut ? R"("length")" : R"("stop")", include_usage));
+  script.events.push_back(openaiDelta(ctx, "{}", openaiFinishReason(reply), include_usage));
   if (include_usage) {
     std::string usage;
     appendChunkStart(usage, ctx);
@@ -188,10 +251,15 @@ std::string anthropicMessage(const WireContext& ctx, const MockReply& reply) {
     appendJsonString(out, reply.signature);
     out.append("},");
   }
-  out.append(R"({"type":"text","text":)");
-  appendJsonString(out, reply.text);
-  out.append(R"(}],"stop_reason":)");
-  out.append(reply.cut ? R"("max_tokens")" : R"("end_turn")");
+  if (reply.tool_call) {
+    appendToolUseBlock(out, ctx, *reply.tool_call, reply.tool_call->arguments);
+  } else {
+    out.append(R"({"type":"text","text":)");
+    appendJsonString(out, reply.text);
+    out.push_back('}');
+  }
+  out.append(R"(],"stop_reason":)");
+  out.append(anthropicStopReason(reply));
   out.append(R"(,"stop_sequence":null,"usage":{"input_tokens":)");
   appendInt(out, reply.prompt_tokens);
   out.append(R"(,"output_tokens":)");
@@ -211,8 +279,9 @@ StreamScript anthropicStream(const WireContext& ctx, const MockReply& reply) {
   appendInt(start, reply.prompt_tokens);
   start.append(R"(,"output_tokens":0}}})");
   script.events.push_back(sseEvent("message_start", start));
-  // The text block follows the thinking block when there is one (as Anthropic streams them).
-  const std::string text_index = reply.thinking.empty() ? "0" : "1";
+  // The text or tool_use block follows the thinking block when there is one (as Anthropic streams
+  // them).
+  const std::string block_index = reply.thinking.empty() ? "0" : "1";
   const auto blockEvent = [&](std::string_view type, std::string_view index,
                               std::string_view rest) {
     std::string data = R"({"type":")";
@@ -233,19 +302,29 @@ StreamScript anthropicStream(const WireContext& ctx, const MockReply& reply) {
     blockEvent("content_block_delta", "0", signature);
     blockEvent("content_block_stop", "0", "");
   }
-  blockEvent("content_block_start", text_index, R"(,"content_block":{"type":"text","text":""})");
+  if (reply.tool_call) {
+    // The block opens with an empty input; the arguments follow as input_json_delta pieces.
+    std::string block = R"(,"content_block":)";
+    appendToolUseBlock(block, ctx, *reply.tool_call, "{}");
+    blockEvent("content_block_start", block_index, block);
+  } else {
+    blockEvent("content_block_start", block_index, R"(,"content_block":{"type":"text","text":""})");
+  }
   if (reply.thinking.empty()) script.events.push_back(sseEvent("ping", R"({"type":"ping"})"));
   script.first_content = script.events.size();
+  const std::string_view delta_start =
+      reply.tool_call ? R"(,"delta":{"type":"input_json_delta","partial_json":)"
+                      : R"(,"delta":{"type":"text_delta","text":)";
   for (std::size_t i = 0; i < reply.pieceCount(); ++i) {
-    std::string delta = R"(,"delta":{"type":"text_delta","text":)";
+    std::string delta(delta_start);
     appendJsonString(delta, reply.piece(i));
     delta.push_back('}');
-    blockEvent("content_block_delta", text_index, delta);
+    blockEvent("content_block_delta", block_index, delta);
   }
   script.content_count = reply.pieceCount();
-  blockEvent("content_block_stop", text_index, "");
+  blockEvent("content_block_stop", block_index, "");
   std::string delta = R"({"type":"message_delta","delta":{"stop_reason":)";
-  delta.append(reply.cut ? R"("max_tokens")" : R"("end_turn")");
+  delta.append(anthropicStopReason(reply));
   delta.append(R"(,"stop_sequence":null},"usage":{"output_tokens":)");
   appendInt(delta, reply.completion_tokens);
   delta.append("}}");

@@ -189,6 +189,186 @@ TEST(MockProviderTest, AnthropicMessageAndStreamEvents) {
   EXPECT_EQ(names, expected);
 }
 
+// ---- Tool calls (docs/mock.md, "Tool calls") -------------------------------------------------
+
+Json openaiToolAsk(bool stream) {
+  Json body = Json::parse(R"({"model":"gpt-test","messages":[{"role":"user","content":"Paris?"}],
+      "tools":[{"type":"function","function":{"name":"weather","parameters":{"type":"object"}}},
+               {"type":"function","function":{"name":"clock"}}]})");
+  if (stream) body["stream"] = true;
+  return body;
+}
+
+Json anthropicToolAsk(bool stream) {
+  Json body = Json::parse(R"({"model":"claude-test","max_tokens":100,
+      "messages":[{"role":"user","content":"Paris?"}],
+      "tools":[{"name":"weather","input_schema":{"type":"object"}},
+               {"name":"clock","input_schema":{"type":"object"}}]})");
+  if (stream) body["stream"] = true;
+  return body;
+}
+
+// What a streamed OpenAI tool call added up to.
+struct StreamedOpenAiCall {
+  std::string id, name, arguments, finish_reason;
+  int argument_chunks = 0;
+  bool done = false;
+};
+
+StreamedOpenAiCall readOpenAiToolStream(const std::string& body) {
+  StreamedOpenAiCall out;
+  for (const std::string& event : sseEvents(body)) {
+    if (event == "data: [DONE]") {
+      out.done = true;
+      continue;
+    }
+    const Json chunk = Json::parse(event.substr(6));
+    if (chunk["choices"].empty()) continue;  // usage
+    const Json& choice = chunk["choices"][0];
+    if (!choice["finish_reason"].is_null()) out.finish_reason = choice["finish_reason"];
+    if (!choice["delta"].contains("tool_calls")) continue;
+    const Json& call = choice["delta"]["tool_calls"][0];
+    if (call.contains("id")) out.id = call["id"];
+    if (call["function"].contains("name")) out.name = call["function"]["name"];
+    const std::string piece = call["function"].value("arguments", "");
+    if (!piece.empty()) ++out.argument_chunks;
+    out.arguments += piece;
+  }
+  return out;
+}
+
+TEST(MockProviderTest, OpenAiToolCallThenToolResultFollowUp) {
+  MockProvider mock;
+  auto [status, body] =
+      httpRequest(mock.port(), "POST", "/v1/chat/completions", openaiToolAsk(false).dump());
+  ASSERT_EQ(status, 200) << body;
+  const Json reply = Json::parse(body);
+  const Json& message = reply["choices"][0]["message"];
+  EXPECT_TRUE(message["content"].is_null());
+  ASSERT_EQ(message["tool_calls"].size(), 1u) << body;
+  const Json& call = message["tool_calls"][0];
+  EXPECT_TRUE(call["id"].get<std::string>().starts_with("call_"));
+  EXPECT_EQ(call["type"], "function");
+  EXPECT_EQ(call["function"]["name"], "weather");
+  EXPECT_EQ(call["function"]["arguments"], R"({"input":"Paris?"})");
+  EXPECT_EQ(reply["choices"][0]["finish_reason"], "tool_calls");
+
+  auto streamed =
+      httpRequest(mock.port(), "POST", "/v1/chat/completions", openaiToolAsk(true).dump());
+  ASSERT_EQ(streamed.first, 200);
+  const StreamedOpenAiCall stream_call = readOpenAiToolStream(streamed.second);
+  EXPECT_TRUE(stream_call.id.starts_with("call_"));
+  EXPECT_NE(stream_call.id, call["id"]);  // one id per response
+  EXPECT_EQ(stream_call.name, "weather");
+  EXPECT_EQ(stream_call.arguments, R"({"input":"Paris?"})");
+  EXPECT_GE(stream_call.argument_chunks, 2);
+  EXPECT_EQ(stream_call.finish_reason, "tool_calls");
+  EXPECT_TRUE(stream_call.done);
+
+  // The tool's result comes back: the reply echoes it as text, streamed or not.
+  Json follow_up = openaiToolAsk(false);
+  follow_up["messages"].push_back(message);
+  follow_up["messages"].push_back(
+      {{"role", "tool"}, {"tool_call_id", call["id"]}, {"content", "sunny, 21 C"}});
+  auto answered = httpRequest(mock.port(), "POST", "/v1/chat/completions", follow_up.dump());
+  ASSERT_EQ(answered.first, 200) << answered.second;
+  const Json text = Json::parse(answered.second)["choices"][0];
+  EXPECT_EQ(text["message"]["content"], "mock reply: sunny, 21 C");
+  EXPECT_EQ(text["finish_reason"], "stop");
+  follow_up["stream"] = true;
+  auto answered_stream = httpRequest(mock.port(), "POST", "/v1/chat/completions", follow_up.dump());
+  std::string content;
+  for (const std::string& event : sseEvents(answered_stream.second)) {
+    if (event == "data: [DONE]") continue;
+    const Json chunk = Json::parse(event.substr(6));
+    EXPECT_FALSE(chunk["choices"][0]["delta"].contains("tool_calls"));
+    content += chunk["choices"][0]["delta"].value("content", "");
+  }
+  EXPECT_EQ(content, "mock reply: sunny, 21 C");
+}
+
+TEST(MockProviderTest, AnthropicToolUseThenToolResultFollowUp) {
+  MockProvider mock;
+  Json ask = anthropicToolAsk(false);
+  ask["tool_choice"] = {{"type", "tool"}, {"name", "clock"}};
+  auto [status, body] = httpRequest(mock.port(), "POST", "/v1/messages", ask.dump());
+  ASSERT_EQ(status, 200) << body;
+  const Json message = Json::parse(body);
+  ASSERT_EQ(message["content"].size(), 1u) << body;
+  const Json& block = message["content"][0];
+  EXPECT_EQ(block["type"], "tool_use");
+  EXPECT_TRUE(block["id"].get<std::string>().starts_with("toolu_"));
+  EXPECT_EQ(block["name"], "clock");
+  EXPECT_EQ(block["input"], Json({{"input", "Paris?"}}));
+  EXPECT_EQ(message["stop_reason"], "tool_use");
+
+  auto streamed = httpRequest(mock.port(), "POST", "/v1/messages", anthropicToolAsk(true).dump());
+  ASSERT_EQ(streamed.first, 200);
+  std::string partial_json, stop_reason;
+  Json started;
+  int json_deltas = 0;
+  bool stopped = false;
+  for (const std::string& event : sseEvents(streamed.second)) {
+    const auto newline = event.find('\n');
+    const std::string name = event.substr(7, newline - 7);
+    const Json data = Json::parse(event.substr(newline + 7));
+    if (name == "content_block_start") started = data["content_block"];
+    if (name == "content_block_delta") {
+      EXPECT_EQ(data["delta"]["type"], "input_json_delta");
+      partial_json += data["delta"]["partial_json"].get<std::string>();
+      ++json_deltas;
+    }
+    if (name == "message_delta") stop_reason = data["delta"]["stop_reason"];
+    stopped = stopped || name == "message_stop";
+  }
+  EXPECT_EQ(started["type"], "tool_use");
+  EXPECT_EQ(started["name"], "weather");
+  EXPECT_NE(started["id"], block["id"]);
+  EXPECT_EQ(started["input"], Json::object());
+  EXPECT_EQ(Json::parse(partial_json), Json({{"input", "Paris?"}}));
+  EXPECT_GE(json_deltas, 2);
+  EXPECT_EQ(stop_reason, "tool_use");
+  EXPECT_TRUE(stopped);
+
+  Json follow_up = anthropicToolAsk(false);
+  follow_up["messages"].push_back({{"role", "assistant"}, {"content", message["content"]}});
+  follow_up["messages"].push_back(
+      {{"role", "user"},
+       {"content",
+        {{{"type", "tool_result"}, {"tool_use_id", block["id"]}, {"content", "12:00"}}}}});
+  auto answered = httpRequest(mock.port(), "POST", "/v1/messages", follow_up.dump());
+  ASSERT_EQ(answered.first, 200) << answered.second;
+  const Json text = Json::parse(answered.second);
+  EXPECT_EQ(text["content"][0]["text"], "mock reply: 12:00");
+  EXPECT_EQ(text["stop_reason"], "end_turn");
+}
+
+TEST(MockProviderTest, FaultsCutAToolCallStreamAtItsArgumentChunks) {
+  MockProvider mock;
+  auto reset =
+      rawExchange(mock.port(),
+                  post("/v1/chat/completions", openaiToolAsk(true).dump(),
+                       "x-mock-fault: {\"kind\":\"reset_mid_stream\",\"after_chunks\":1}\r\n"),
+                  2s);
+  EXPECT_TRUE(reset.text.starts_with("HTTP/1.1 200"));
+  EXPECT_NE(reset.text.find(R"("name":"weather")"), std::string::npos);  // id and name came
+  EXPECT_NE(reset.text.find(R"("arguments":"{\"input\":")"), std::string::npos);  // 1 piece
+  EXPECT_EQ(reset.text.find(R"(\"Paris?\")"), std::string::npos);                 // not the rest
+  EXPECT_EQ(reset.text.find(R"("finish_reason":"tool_calls")"), std::string::npos);
+  EXPECT_EQ(reset.text.find("[DONE]"), std::string::npos);
+  EXPECT_TRUE(reset.closed);
+
+  auto truncated = rawExchange(mock.port(),
+                               post("/v1/messages", anthropicToolAsk(true).dump(),
+                                    "x-mock-fault: {\"kind\":\"truncate\",\"after_chunks\":1}\r\n"),
+                               2s);
+  EXPECT_NE(truncated.text.find("\r\n0\r\n\r\n"), std::string::npos);  // clean chunked end
+  EXPECT_NE(truncated.text.find(R"("partial_json":"{\"input\":")"), std::string::npos);
+  EXPECT_EQ(truncated.text.find("Paris?"), std::string::npos);
+  EXPECT_EQ(truncated.text.find("content_block_stop"), std::string::npos);
+  EXPECT_EQ(truncated.text.find("message_stop"), std::string::npos);
+}
+
 TEST(MockProviderTest, EmbeddingsModelsAndHealth) {
   MockProvider mock({"--embedding-dim", "4"});
   auto [status, body] = httpRequest(mock.port(), "POST", "/v1/embeddings",
