@@ -591,14 +591,21 @@ void serveEmbeddings(const server::Request& request, ModelCall call) {
     call.shared.metrics.authFailure(lease.error().reason);
     return refuse(call, Dialect::OpenAI, route, lease.error().error, req.model, key_name);
   }
+  CachePlan plan = cachePlan(call, route, request, false);
+  if (plan.lookup) {
+    auto hit = call.generation->cache->find(plan.key, MonotonicClock::now());
+    call.shared.metrics.cacheLookup(hit != nullptr);
+    if (hit) return serveCached(call, route, *lease, req.model, *hit);
+  }
   struct State {
     ModelCall call;
     KeyLease lease;
     std::string alias;
     bool base64 = false;
+    std::string cache_key;
   };
-  auto state = std::make_shared<State>(
-      State{std::move(call), std::move(*lease), req.model, req.encoding_format == "base64"});
+  auto state = std::make_shared<State>(State{std::move(call), std::move(*lease), req.model,
+                                             req.encoding_format == "base64", std::move(plan.key)});
   // The provider is always asked for floats; base64 is the gateway's own encoding.
   req.encoding_format.clear();
   RequestOptions options;
@@ -614,6 +621,13 @@ void serveEmbeddings(const server::Request& request, ModelCall call) {
             server::Response response =
                 jsonResponse(dumpJson(providers::toOpenAIEmbeddingResponse(*r, state->base64)));
             setSuccessTrailHeaders(response.base(), r->deployment, r->attempts, {});
+            if (!state->cache_key.empty()) {
+              response.set("x-llmpool-cache", "miss");
+              const Usage usage{r->usage.prompt_tokens, 0, r->usage.total_tokens};
+              state->call.shared.metrics.cacheEvicted(state->call.generation->cache->store(
+                  std::move(state->cache_key),
+                  CachedReply{response.body(), r->deployment, "", usage}, MonotonicClock::now()));
+            }
             state->call.writer.send(std::move(response));
             status = 200;
           }

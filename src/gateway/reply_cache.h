@@ -1,9 +1,9 @@
 #pragma once
 // The gateway's reply cache (docs/gateway.md, "Reply cache"): whole replies to non-streamed
-// model requests, found again by the exact request (the same key, route, body bytes and the
-// headers that change a reply), for `ttl`; least recently used entries go first when the entry
-// or byte bound is reached. One per configuration generation, so a reload starts it empty with
-// the new settings. Thread-safe (one mutex; the gateway asks it only when caching is on).
+// model requests and embeddings, found again by the exact request (the same key, route, body bytes
+// and the headers that change a reply), for `ttl`; least recently used entries go first when the
+// entry or byte bound is reached. One per configuration generation, so a reload starts it empty
+// with the new settings. Thread-safe (one mutex; the gateway asks it only when caching is on).
 
 #include <cstddef>
 #include <cstdint>
