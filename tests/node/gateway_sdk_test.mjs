@@ -164,6 +164,101 @@ for (const [name, port] of [['openai provider', () => gateway.port],
     });
 }
 
+// Tool use end to end: the mock calls the first offered tool with {"input": <the question>}
+// and answers a tool result with "mock reply: <result>" (docs/mock.md). Through both providers,
+// so the calls are translated between dialects on the way out and back.
+const lookupTool = {
+  type: 'function',
+  function: { name: 'lookup', description: 'Looks it up', parameters: { type: 'object',
+    properties: { input: { type: 'string' } }, required: ['input'] } },
+};
+const claudeLookupTool = {
+  name: 'lookup', description: 'Looks it up',
+  input_schema: { type: 'object', properties: { input: { type: 'string' } }, required: ['input'] },
+};
+
+for (const [name, port] of [['openai provider', () => gateway.port],
+  ['anthropic provider', () => claudeGateway.port]]) {
+  test(`openai tools: a call, streamed and not, then its result, ${name}`, { timeout: 15000 },
+    async () => {
+      const client = openai(port());
+      const messages = [{ role: 'user', content: 'weather in Oslo' }];
+      const whole = await client.chat.completions.create({ model: 'chat', messages, tools: [lookupTool] });
+      const call = whole.choices[0].message.tool_calls?.[0];
+      assert.ok(call, JSON.stringify(whole));
+      assert.equal(whole.choices[0].finish_reason, 'tool_calls');
+      assert.equal(call.function.name, 'lookup');
+      assert.deepEqual(JSON.parse(call.function.arguments), { input: 'weather in Oslo' });
+      // The stream helper assembles the call from its deltas.
+      const stream = client.chat.completions.stream({ model: 'chat', messages, tools: [lookupTool] });
+      const streamed = (await stream.finalChatCompletion()).choices[0];
+      assert.equal(streamed.finish_reason, 'tool_calls');
+      assert.equal(streamed.message.tool_calls[0].function.name, 'lookup');
+      assert.deepEqual(JSON.parse(streamed.message.tool_calls[0].function.arguments),
+        { input: 'weather in Oslo' });
+      const answer = await client.chat.completions.create({
+        model: 'chat', tools: [lookupTool],
+        messages: [...messages, whole.choices[0].message,
+          { role: 'tool', tool_call_id: call.id, content: '4 degrees' }],
+      });
+      assert.equal(answer.choices[0].message.content, 'mock reply: 4 degrees');
+    });
+
+  test(`anthropic tools: a tool_use block, streamed and not, then its result, ${name}`,
+    { timeout: 15000 }, async () => {
+      const client = anthropic(port());
+      const messages = [{ role: 'user', content: 'weather in Oslo' }];
+      const msg = await client.messages.create({
+        model: 'chat', max_tokens: 64, messages, tools: [claudeLookupTool],
+      });
+      assert.equal(msg.stop_reason, 'tool_use');
+      const use = msg.content.find((block) => block.type === 'tool_use');
+      assert.ok(use, JSON.stringify(msg));
+      assert.equal(use.name, 'lookup');
+      assert.deepEqual(use.input, { input: 'weather in Oslo' });
+      // The stream helper parses the input_json_delta pieces back into the input.
+      const final = await client.messages.stream({
+        model: 'chat', max_tokens: 64, messages, tools: [claudeLookupTool],
+      }).finalMessage();
+      assert.equal(final.stop_reason, 'tool_use');
+      const streamedUse = final.content.find((block) => block.type === 'tool_use');
+      assert.deepEqual(streamedUse.input, { input: 'weather in Oslo' });
+      const answer = await client.messages.create({
+        model: 'chat', max_tokens: 64, tools: [claudeLookupTool],
+        messages: [...messages, { role: 'assistant', content: msg.content },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '4 degrees' }] }],
+      });
+      assert.equal(answer.content[0].text, 'mock reply: 4 degrees');
+    });
+
+  test(`openai responses tools: a function_call item, streamed and not, then its output, ${name}`,
+    { timeout: 15000 }, async () => {
+      const client = openai(port());
+      const tools = [{ type: 'function', name: 'lookup', description: 'Looks it up',
+        parameters: lookupTool.function.parameters, strict: false }];
+      const first = await client.responses.create({ model: 'chat', input: 'weather in Oslo', tools });
+      const call = first.output.find((item) => item.type === 'function_call');
+      assert.ok(call, JSON.stringify(first));
+      assert.equal(call.name, 'lookup');
+      assert.deepEqual(JSON.parse(call.arguments), { input: 'weather in Oslo' });
+      const stream = client.responses.stream({ model: 'chat', input: 'weather in Oslo', tools });
+      let argumentDeltas = '';
+      for await (const event of stream) {
+        if (event.type === 'response.function_call_arguments.delta') argumentDeltas += event.delta;
+      }
+      const streamedCall = (await stream.finalResponse()).output
+        .find((item) => item.type === 'function_call');
+      assert.equal(streamedCall.arguments, argumentDeltas);
+      assert.deepEqual(JSON.parse(streamedCall.arguments), { input: 'weather in Oslo' });
+      const answer = await client.responses.create({
+        model: 'chat', tools,
+        input: [{ role: 'user', content: 'weather in Oslo' }, call,
+          { type: 'function_call_output', call_id: call.call_id, output: '4 degrees' }],
+      });
+      assert.equal(answer.output_text, 'mock reply: 4 degrees');
+    });
+}
+
 test('openai responses: what needs stored responses -> BadRequestError naming it', { timeout: 15000 },
   async () => {
     await assert.rejects(
