@@ -462,6 +462,16 @@ void serveCached(ModelCall& call, Route route, KeyLease& lease, const std::strin
   call.shared.logger.request(rec);
 }
 
+// Answers from the cache when the plan allows a lookup and a reply is there; false otherwise.
+bool answeredFromCache(const CachePlan& plan, ModelCall& call, Route route, KeyLease& lease,
+                       const std::string& alias) {
+  if (!plan.lookup) return false;
+  auto hit = call.generation->cache->find(plan.key, MonotonicClock::now());
+  call.shared.metrics.cacheLookup(hit != nullptr);
+  if (hit) serveCached(call, route, lease, alias, *hit);
+  return hit != nullptr;
+}
+
 // Admits `chat` on the caller's key, answers it from the cache when the plan allows and a reply
 // is there, else starts its exchange; `prepare` sets what the route adds to the exchange.
 template <typename Prepare>
@@ -473,11 +483,7 @@ void admitAndStart(ModelCall call, Dialect dialect, Route route, ChatRequest cha
     return refuse(call, dialect, route, lease.error().error, chat.model,
                   call.key ? call.key->name : "");
   }
-  if (plan.lookup) {
-    auto hit = call.generation->cache->find(plan.key, MonotonicClock::now());
-    call.shared.metrics.cacheLookup(hit != nullptr);
-    if (hit) return serveCached(call, route, *lease, chat.model, *hit);
-  }
+  if (answeredFromCache(plan, call, route, *lease, chat.model)) return;
   auto exchange = std::make_shared<ChatExchange>(std::move(call), dialect);
   exchange->cache_key = std::move(plan.key);
   exchange->lease = std::move(*lease);
@@ -592,11 +598,7 @@ void serveEmbeddings(const server::Request& request, ModelCall call) {
     return refuse(call, Dialect::OpenAI, route, lease.error().error, req.model, key_name);
   }
   CachePlan plan = cachePlan(call, route, request, false);
-  if (plan.lookup) {
-    auto hit = call.generation->cache->find(plan.key, MonotonicClock::now());
-    call.shared.metrics.cacheLookup(hit != nullptr);
-    if (hit) return serveCached(call, route, *lease, req.model, *hit);
-  }
+  if (answeredFromCache(plan, call, route, *lease, req.model)) return;
   struct State {
     ModelCall call;
     KeyLease lease;

@@ -79,18 +79,12 @@ std::string AnthropicStreamEncoder::encode(const ChatChunk& chunk) {
                   {"delta", {{"type", "text_delta"}, {"text", chunk.content}}}});
   }
   if (chunk.tool_calls.is_array()) {
-    for (const auto& delta : chunk.tool_calls) {
-      if (!delta.is_object()) continue;
-      int tool = 0;
-      if (auto idx = delta.find("index"); idx != delta.end() && idx->is_number_integer()) {
-        tool = idx->get<int>();
-      }
-      auto fn = delta.find("function");
-      bool has_fn = fn != delta.end() && fn->is_object();
-      if (!tool_blocks_.contains(tool)) {
-        out += openToolBlock(tool, stringOr(delta, "id"), has_fn ? stringOr(*fn, "name") : "");
-      }
-      std::string args = has_fn ? stringOr(*fn, "arguments") : "";
+    for (const auto& element : chunk.tool_calls) {
+      auto delta = readToolCallDelta(element);
+      if (!delta) continue;
+      const int tool = delta->index;
+      if (!tool_blocks_.contains(tool)) out += openToolBlock(tool, delta->id, delta->name);
+      const std::string& args = delta->arguments;
       if (!args.empty() && block_ == Block::Tool && open_tool_ == tool) {
         out += event("content_block_delta",
                      {{"type", "content_block_delta"},

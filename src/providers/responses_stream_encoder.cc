@@ -128,21 +128,15 @@ std::string ResponsesStreamEncoder::encode(const ChatChunk& chunk) {
                                                 {"logprobs", Json::array()}});
   }
   if (chunk.tool_calls.is_array()) {
-    for (const auto& delta : chunk.tool_calls) {
-      if (!delta.is_object()) continue;
-      int tool = 0;
-      if (auto idx = delta.find("index"); idx != delta.end() && idx->is_number_integer()) {
-        tool = idx->get<int>();
-      }
+    for (const auto& element : chunk.tool_calls) {
+      auto delta = readToolCallDelta(element);
+      if (!delta) continue;
+      const int tool = delta->index;
       if (tool < 0 || tool > 1024) continue;  // not a call index a model makes
-      auto fn = delta.find("function");
-      const bool has_fn = fn != delta.end() && fn->is_object();
       const bool known = static_cast<size_t>(tool) < tool_items_.size() &&
                          tool_items_[static_cast<size_t>(tool)] >= 0;
-      if (!known) {
-        out += openFunctionCall(tool, stringOr(delta, "id"), has_fn ? stringOr(*fn, "name") : "");
-      }
-      const std::string args = has_fn ? stringOr(*fn, "arguments") : "";
+      if (!known) out += openFunctionCall(tool, std::move(delta->id), std::move(delta->name));
+      const std::string& args = delta->arguments;
       const int index = tool_items_[static_cast<size_t>(tool)];
       if (!args.empty() && index == open_) {
         Item& item = items_[static_cast<size_t>(open_)];

@@ -90,4 +90,18 @@ std::string stringOr(const Json& object, const char* key) {
   return it->get<std::string>();
 }
 
+std::optional<ToolCallDelta> readToolCallDelta(const Json& delta) {
+  if (!delta.is_object()) return std::nullopt;
+  ToolCallDelta out;
+  if (auto idx = delta.find("index"); idx != delta.end() && idx->is_number_integer()) {
+    out.index = idx->get<int>();
+  }
+  out.id = stringOr(delta, "id");
+  if (auto fn = delta.find("function"); fn != delta.end() && fn->is_object()) {
+    out.name = stringOr(*fn, "name");
+    out.arguments = stringOr(*fn, "arguments");
+  }
+  return out;
+}
+
 }  // namespace llmpool::providers

@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers shared by the codecs: URL building, header setting, content-part text.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,5 +32,16 @@ std::string dumpJson(const Json& value);
 
 /** A JSON value's string, or "" when it is not a string. */
 std::string stringOr(const Json& object, const char* key);
+
+/** One element of an OpenAI `tool_calls` delta array: the call's index (0 when absent), and the
+ *  id, name and arguments fragment it carries ("" when absent). */
+struct ToolCallDelta {
+  int index = 0;
+  std::string id;
+  std::string name;
+  std::string arguments;
+};
+/** nullopt for an element that is not an object. */
+std::optional<ToolCallDelta> readToolCallDelta(const Json& delta);
 
 }  // namespace llmpool::providers

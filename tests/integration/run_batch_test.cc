@@ -11,6 +11,19 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+// Runs `input` against a mock with the usual config; the output lines by custom_id.
+std::map<std::string, Json> runToCompletion(const ScratchDir& dir, const MockProvider& mock,
+                                            const std::string& input) {
+  writeText(dir.file("in.jsonl"), input);
+  writeText(dir.file("cfg.yaml"), mockConfig(mock.baseUrl()));
+  Subprocess run(runArgs(dir.file("in.jsonl"), dir.file("out.jsonl"), dir.file("cfg.yaml")),
+                 dir.file("stderr.txt"));
+  EXPECT_EQ(0, run.wait(seconds(30))) << readText(dir.file("stderr.txt"));
+  std::map<std::string, Json> by_id;
+  for (const Json& l : readLines(dir.file("out.jsonl"))) by_id[l["custom_id"]] = l;
+  return by_id;
+}
+
 TEST(RunBatchTest, TwoThousandTasksCompleteWithEveryIdOnce) {
   ScratchDir dir;
   MockProvider mock({"--latency", "2ms", "--threads", "2"});
@@ -96,17 +109,12 @@ TEST(RunBatchTest, ALineAskingForLogprobsGetsThemInItsOutput) {
   // reply does not model (logprobs) is there.
   ScratchDir dir;
   MockProvider mock;
-  writeText(dir.file("in.jsonl"),
-            R"({"custom_id":"lp","method":"POST","url":"/v1/chat/completions","body":)"
-            R"({"model":"m","logprobs":true,"messages":[{"role":"user","content":"a b"}]}})"
-            "\n" +
-                chatLine("plain", "c"));
-  writeText(dir.file("cfg.yaml"), mockConfig(mock.baseUrl()));
-  Subprocess run(runArgs(dir.file("in.jsonl"), dir.file("out.jsonl"), dir.file("cfg.yaml")),
-                 dir.file("stderr.txt"));
-  ASSERT_EQ(0, run.wait(seconds(30))) << readText(dir.file("stderr.txt"));
-  std::map<std::string, Json> by_id;
-  for (const Json& l : readLines(dir.file("out.jsonl"))) by_id[l["custom_id"]] = l;
+  std::map<std::string, Json> by_id = runToCompletion(
+      dir, mock,
+      R"({"custom_id":"lp","method":"POST","url":"/v1/chat/completions","body":)"
+      R"({"model":"m","logprobs":true,"messages":[{"role":"user","content":"a b"}]}})"
+      "\n" +
+          chatLine("plain", "c"));
   ASSERT_EQ(2u, by_id.size());
   const Json& choice = by_id["lp"]["response"]["body"]["choices"][0];
   EXPECT_EQ("mock reply: a b", choice["message"]["content"]);
@@ -121,17 +129,12 @@ TEST(RunBatchTest, ResponsesLinesGetAResponseBody) {
   // gateway serves them, and their output body is a Response.
   ScratchDir dir;
   MockProvider mock;
-  writeText(dir.file("in.jsonl"),
-            R"({"custom_id":"resp","method":"POST","url":"/v1/responses","body":)"
-            R"({"model":"m","instructions":"be brief","input":"a b"}})"
-            "\n" +
-                chatLine("plain", "c"));
-  writeText(dir.file("cfg.yaml"), mockConfig(mock.baseUrl()));
-  Subprocess run(runArgs(dir.file("in.jsonl"), dir.file("out.jsonl"), dir.file("cfg.yaml")),
-                 dir.file("stderr.txt"));
-  ASSERT_EQ(0, run.wait(seconds(30))) << readText(dir.file("stderr.txt"));
-  std::map<std::string, Json> by_id;
-  for (const Json& l : readLines(dir.file("out.jsonl"))) by_id[l["custom_id"]] = l;
+  std::map<std::string, Json> by_id =
+      runToCompletion(dir, mock,
+                      R"({"custom_id":"resp","method":"POST","url":"/v1/responses","body":)"
+                      R"({"model":"m","instructions":"be brief","input":"a b"}})"
+                      "\n" +
+                          chatLine("plain", "c"));
   ASSERT_EQ(2u, by_id.size());
   const Json& body = by_id["resp"]["response"]["body"];
   EXPECT_EQ("response", body.value("object", "")) << body.dump();
