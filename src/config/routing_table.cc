@@ -151,8 +151,14 @@ std::string describeSettings(const PoolConfig& c) {
          std::to_string(c.processor.concurrency) + ", max_queue " +
          std::to_string(c.processor.max_queue) + ", overflow " +
          overflowName(c.processor.overflow) + "\n";
+  const GatewayCacheConfig& cache = c.gateway.cache;
   out += "gateway: listen " + c.gateway.listen + ", " + std::to_string(c.gateway.keys.size()) +
-         " key(s)\n";
+         " key(s), " +
+         (cache.enabled() ? "reply cache ttl " + formatDuration(cache.ttl) + " (" +
+                                std::to_string(cache.max_entries) + " entries, " +
+                                std::to_string(cache.max_bytes / (1024 * 1024)) + " MiB)"
+                          : std::string("no reply cache")) +
+         "\n";
   return out;
 }
 

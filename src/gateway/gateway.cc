@@ -189,6 +189,14 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
   if (path == "/v1/embeddings") route = Route::Embeddings;
   if (path == "/v1/responses") route = Route::Responses;
   if (path == "/v1/models" || path.starts_with("/v1/models/")) route = Route::Models;
+  if (route == Route::Other && path.starts_with("/v1/responses/")) {
+    // Retrieving, deleting or cancelling a stored response: nothing is stored here.
+    Error e(ErrorCode::NotFound,
+            "responses are not stored by this gateway (it serves /v1/responses statelessly), so "
+            "there is nothing at " +
+                std::string(path));
+    return answer(Route::Other, errorResponse(dialect, e, ErrorOrigin::Gateway));
+  }
   if (route == Route::Other) {
     Error e(ErrorCode::NotFound, "no route for " + std::string(path));
     server::Response r = errorResponse(dialect, e, ErrorOrigin::Gateway);

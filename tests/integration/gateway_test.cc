@@ -970,6 +970,9 @@ TEST(GatewayTest, TheResponsesApiIsServedThroughTheChatPath) {
       << stateful.body;
   EXPECT_EQ(404,
             request(g.gw.port, "POST", "/v1/responses", R"({"model":"nope","input":"x"})").status);
+  Reply stored = request(g.gw.port, "GET", "/v1/responses/resp_1");
+  EXPECT_EQ(404, stored.status);
+  EXPECT_NE(std::string::npos, stored.body.find("not stored by this gateway")) << stored.body;
   const std::string metrics = request(g.gw.port, "GET", "/metrics").body;
   EXPECT_NE(std::string::npos, metrics.find(R"(route="/v1/responses",status="200"} 3)")) << metrics;
   EXPECT_NE(std::string::npos,

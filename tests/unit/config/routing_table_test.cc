@@ -41,6 +41,12 @@ processor: {queue: "redis://user:hunter2@cache:6379/q"}
   const std::string settings = describeSettings(*c);
   EXPECT_EQ(std::string::npos, settings.find("hunter2")) << settings;
   EXPECT_NE(std::string::npos, settings.find("max_attempts 3")) << settings;
+  EXPECT_NE(std::string::npos, settings.find("no reply cache")) << settings;
+  PoolConfig cached = *c;
+  cached.gateway.cache.ttl = std::chrono::minutes(10);
+  EXPECT_NE(std::string::npos,
+            describeSettings(cached).find("reply cache ttl 10m (10000 entries, 64 MiB)"))
+      << describeSettings(cached);
 }
 
 }  // namespace
