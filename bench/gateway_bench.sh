@@ -70,9 +70,6 @@ haproxy -f "$out/ha_fast.cfg" -db >"$out/ha_fast.log" 2>&1 & pids+=($!); hafast_
 haproxy -f "$out/ha_slow.cfg" -db >"$out/ha_slow.log" 2>&1 & pids+=($!); haslow_pid=$!
 sleep 0.5
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
-
 # run LABEL PORT CONNS [SERVER_PID...]: one bounded wrk run; prints a table row.
 run() {
   local key=$1 label=$2 port=$3 conns=$4; shift 4
@@ -84,13 +81,8 @@ run() {
     >"$out/wrk.txt"
   for pid in "$@"; do after=$((after + $(ticks "$pid"))); done
   local rps p50 p99 n errs cpu
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out/wrk.txt")
-  p50=$(awk '$1 == "50%" {print $2}' "$out/wrk.txt")
-  p99=$(awk '$1 == "99%" {print $2}' "$out/wrk.txt")
-  n=$(awk '/requests in/ {print $1}' "$out/wrk.txt")
-  errs=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' "$out/wrk.txt")
-  cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$n" \
-    'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+  wrk_stats "$out/wrk.txt"
+  cpu=$(us_per_request $((after - before)) "$n")
   echo "| $label | $conns | $rps | $p50 | $p99 | $cpu | ${errs:-none} |"
   echo "$key $rps $(to_ms "$p50") $(to_ms "$p99") $cpu" >>"$out/rows"
 }

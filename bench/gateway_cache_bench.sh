@@ -46,8 +46,6 @@ start cached "$bin" serve --config "$out/cached.yaml"
 plain_port=$(head -1 "$out/plain.port")
 cached_port=$(head -1 "$out/cached.port")
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
 mock_requests() { curl -s "http://127.0.0.1:$mock_port/admin/stats" | sed 's/.*"requests_total":\([0-9]*\).*/\1/'; }
 
 # run LABEL PORT SCRIPT [SERVER_PID]: one bounded wrk run; prints a table row.
@@ -62,13 +60,8 @@ run() {
   [ -n "$pid" ] && after=$(ticks "$pid")
   sent_after=$(mock_requests)
   local rps p50 p99 n errs cpu
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out/wrk.txt")
-  p50=$(awk '$1 == "50%" {print $2}' "$out/wrk.txt")
-  p99=$(awk '$1 == "99%" {print $2}' "$out/wrk.txt")
-  n=$(awk '/requests in/ {print $1}' "$out/wrk.txt")
-  errs=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' "$out/wrk.txt")
-  cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$n" \
-    'BEGIN { printf "%.1f", (n > 0 && t > 0 ? t * 1e6 / hz / n : 0) }')
+  wrk_stats "$out/wrk.txt"
+  cpu=$(us_per_request $((after - before)) "$n")
   echo "| $label | $rps | $p50 | $p99 | $cpu | $n | $((sent_after - sent_before)) | ${errs:-none} |"
 }
 

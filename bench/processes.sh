@@ -19,3 +19,22 @@ start() {
   for _ in $(seq 200); do [ -s "$out/$name.port" ] && break; sleep 0.05; done
   [ -s "$out/$name.port" ] || { echo "$name did not start:" >&2; cat "$out/$name.log" >&2; exit 1; }
 }
+
+# CPU time a process has used, in clock ticks (utime + stime of /proc/PID/stat).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# wrk_stats FILE: reads a `wrk --latency` report into rps, p50, p99, n (requests completed) and
+# errs (its error lines, "" when none).
+wrk_stats() {
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$1")
+  p50=$(awk '$1 == "50%" {print $2}' "$1")
+  p99=$(awk '$1 == "99%" {print $2}' "$1")
+  n=$(awk '/requests in/ {print $1}' "$1")
+  errs=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' "$1")
+}
+
+# us_per_request TICKS N: CPU microseconds per request, from clock ticks over N requests.
+us_per_request() {
+  awk -v t="$1" -v hz="$hz" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 && t > 0 ? t * 1e6 / hz / n : 0) }'
+}
