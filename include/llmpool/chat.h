@@ -166,6 +166,7 @@ struct EmbeddingResponse {
   Usage usage;
   std::string deployment;
   int attempts = 1;
+  double cost_usd = 0.0;  // from the deployment's input price (0 when none is configured)
 };
 
 }  // namespace llmpool

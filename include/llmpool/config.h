@@ -122,6 +122,9 @@ struct ProcessorConfig {
   int results_buffer = 1024;         // capacity of tryReceive()/drain(); full = drop oldest
 };
 
+/** The calendar period a key's budget is counted over, in UTC; None: it never resets. */
+enum class BudgetPeriod { None, Hour, Day, Week, Month };
+
 struct GatewayKey {
   std::string key;  // never logged
   std::string name;
@@ -129,6 +132,10 @@ struct GatewayKey {
   std::optional<double> tpm;  // tokens per minute for this key (prompt + completion)
   std::optional<int> max_concurrent;
   std::vector<std::string> models;  // allowed aliases; empty = all
+  /** USD this key may spend per budget_period (docs/gateway.md, "Budgets"); counted from the
+   *  deployments' prices and kept in gateway.state_file. */
+  std::optional<double> max_budget;
+  BudgetPeriod budget_period = BudgetPeriod::None;
 };
 
 /** The gateway's reply cache (docs/gateway.md, "Reply cache"): off unless ttl > 0. */
@@ -159,6 +166,9 @@ struct GatewayConfig {
   /** Without keys the gateway refuses a non-loopback listen address unless this is set. */
   bool allow_unauthenticated = false;
   GatewayCacheConfig cache;
+  /** SQLite file holding what each key with a budget has spent, so a restart does not start the
+   *  budgets afresh; required when a key has max_budget. */
+  std::string state_file;
 };
 
 struct PoolConfig {

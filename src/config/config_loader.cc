@@ -182,4 +182,20 @@ std::string_view strategyName(BalancingStrategy strategy) {
   return "unknown";
 }
 
+std::string_view budgetPeriodName(BudgetPeriod period) {
+  switch (period) {
+    case BudgetPeriod::None:
+      return "";
+    case BudgetPeriod::Hour:
+      return "hour";
+    case BudgetPeriod::Day:
+      return "day";
+    case BudgetPeriod::Week:
+      return "week";
+    case BudgetPeriod::Month:
+      return "month";
+  }
+  return "";
+}
+
 }  // namespace llmpool::config

@@ -91,5 +91,7 @@ std::string describeSettings(const PoolConfig& config);
 /** Stable names used in YAML and messages. */
 std::string_view providerKindName(ProviderKind kind);
 std::string_view strategyName(BalancingStrategy strategy);
+/** "hour", "day", "week", "month", or "" for BudgetPeriod::None. */
+std::string_view budgetPeriodName(BudgetPeriod period);
 
 }  // namespace llmpool::config

@@ -128,6 +128,24 @@ void readGatewayKey(YamlContext& ctx, const YAML::Node& node, const std::string&
   m.get("rpm", out.rpm);
   m.get("tpm", out.tpm);
   m.get("max_concurrent", out.max_concurrent);
+  m.get("max_budget", out.max_budget);
+  if (out.max_budget && !m.has("name")) {
+    // Spend is recorded under the name; an index-based default would move with the list.
+    ctx.error(m.childPath("name"), m.line(),
+              "a key with max_budget needs a name (its spend is recorded under it)");
+  }
+  std::string period;
+  if (m.get("budget_period", period)) {
+    if (auto parsed = parseBudgetPeriod(period)) {
+      out.budget_period = *parsed;
+    } else {
+      ctx.error(m.childPath("budget_period"), m.line(),
+                "\"" + period + "\" is not a budget period (hour, day, week or month)");
+    }
+    if (!out.max_budget) {
+      ctx.error(m.childPath("budget_period"), m.line(), "budget_period needs max_budget");
+    }
+  }
   if (auto models = m.take("models")) {
     const std::string models_path = m.childPath("models");
     if (models->IsSequence()) {
@@ -164,6 +182,14 @@ std::optional<BalancingStrategy> parseStrategy(std::string_view name) {
   if (name == "weighted") return BalancingStrategy::Weighted;
   if (name == "least_in_flight") return BalancingStrategy::LeastInFlight;
   if (name == "lowest_latency") return BalancingStrategy::LowestLatency;
+  return std::nullopt;
+}
+
+std::optional<BudgetPeriod> parseBudgetPeriod(std::string_view name) {
+  if (name == "hour") return BudgetPeriod::Hour;
+  if (name == "day") return BudgetPeriod::Day;
+  if (name == "week") return BudgetPeriod::Week;
+  if (name == "month") return BudgetPeriod::Month;
   return std::nullopt;
 }
 
@@ -332,6 +358,7 @@ void readGatewaySection(YamlContext& ctx, const YAML::Node& node, const std::str
   m.getBytes("max_header_bytes", out.max_header_bytes);
   m.get("write_timeout", out.write_timeout);
   m.get("allow_unauthenticated", out.allow_unauthenticated);
+  m.get("state_file", out.state_file);
   if (auto cache = m.take("cache")) readGatewayCache(ctx, *cache, m.childPath("cache"), out.cache);
   m.finish();
 }

@@ -29,6 +29,7 @@ void readGatewaySection(YamlContext& ctx, const YAML::Node& node, const std::str
 std::optional<ProviderKind> parseProviderKind(std::string_view name);
 std::optional<BalancingStrategy> parseStrategy(std::string_view name);
 std::optional<OverflowPolicy> parseOverflowPolicy(std::string_view name);
+std::optional<BudgetPeriod> parseBudgetPeriod(std::string_view name);
 
 /** Drops trailing slashes so that paths can be appended uniformly. */
 std::string normalizeBaseUrl(std::string url);

@@ -159,6 +159,18 @@ std::string describeSettings(const PoolConfig& c) {
                                 std::to_string(cache.max_bytes / (1024 * 1024)) + " MiB)"
                           : std::string("no reply cache")) +
          "\n";
+  // Budgets by key name (never the key), and where their spend is kept.
+  std::string budgets;
+  for (const auto& k : c.gateway.keys) {
+    if (!k.max_budget) continue;
+    budgets += (budgets.empty() ? "" : ", ") + k.name + " $" + num(*k.max_budget) +
+               (k.budget_period == BudgetPeriod::None
+                    ? std::string(" (never resets)")
+                    : " per " + std::string(budgetPeriodName(k.budget_period)));
+  }
+  if (!budgets.empty()) {
+    out += "budgets: " + budgets + "; spend kept in " + c.gateway.state_file + "\n";
+  }
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include "config/yaml_reader.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -315,6 +316,36 @@ bool isLoopback(std::string_view host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
+// A key's budget (gateway.keys[].max_budget): spend is recorded by key name in state_file.
+void validateBudget(Reporter& r, const PoolConfig& c, const std::string& path, const GatewayKey& k,
+                    std::set<std::string>& budget_names) {
+  if (!(*k.max_budget > 0.0)) r.error(path + ".max_budget", "must be more than 0 (USD)");
+  if (!budget_names.insert(k.name).second) {
+    r.error(path + ".name", "\"" + k.name +
+                                "\" names another key with a budget too; spend is recorded by "
+                                "name, so each budget needs its own");
+  }
+  if (c.gateway.state_file.empty()) {
+    r.error(path + ".max_budget",
+            "a budget needs gateway.state_file (the SQLite file that keeps what each key has "
+            "spent across restarts)");
+  }
+  // Spend is counted from the deployments' prices; without any, it stays 0 forever.
+  bool priced = false;
+  for (const auto& [alias, deployments] : c.models) {
+    if (!k.models.empty() && std::find(k.models.begin(), k.models.end(), alias) == k.models.end())
+      continue;
+    for (const auto& d : deployments) {
+      priced = priced || d.input_price_per_mtok > 0.0 || d.output_price_per_mtok > 0.0;
+    }
+  }
+  if (!priced) {
+    r.warning(path + ".max_budget",
+              "no deployment this key may use has input_price_per_mtok or "
+              "output_price_per_mtok set, so its spend stays 0 and the budget is never reached");
+  }
+}
+
 void validateGateway(Reporter& r, const PoolConfig& c) {
   const GatewayConfig& g = c.gateway;
   const auto hp = parseHostPort(g.listen);
@@ -327,6 +358,7 @@ void validateGateway(Reporter& r, const PoolConfig& c) {
   }
   std::set<std::string> keys;
   std::set<std::string> names;
+  std::set<std::string> budget_names;
   for (size_t i = 0; i < g.keys.size(); ++i) {
     const GatewayKey& k = g.keys[i];
     const std::string path = "gateway.keys[" + std::to_string(i) + "]";
@@ -351,6 +383,7 @@ void validateGateway(Reporter& r, const PoolConfig& c) {
                 "unknown model alias \"" + k.models[j] + "\"");
       }
     }
+    if (k.max_budget) validateBudget(r, c, path, k, budget_names);
   }
   if (g.max_body_bytes < 1) r.error("gateway.max_body_bytes", "must be at least 1");
   if (g.max_buffered_bytes < 64 * 1024) {

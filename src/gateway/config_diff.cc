@@ -39,7 +39,9 @@ std::string fingerprint(const std::vector<GatewayKey>& keys) {
   for (const auto& k : keys) {
     s += std::to_string(std::hash<std::string>{}(k.key)) + "|" + k.name + "|" +
          std::to_string(k.rpm.value_or(-1)) + "|" + std::to_string(k.tpm.value_or(-1)) + "|" +
-         std::to_string(k.max_concurrent.value_or(-1)) + "|";
+         std::to_string(k.max_concurrent.value_or(-1)) + "|" +
+         std::to_string(k.max_budget.value_or(-1)) + "|" +
+         std::to_string(static_cast<int>(k.budget_period)) + "|";
     for (const auto& m : k.models) s += m + ",";
     s += ";";
   }
@@ -109,6 +111,10 @@ ConfigDiff diffConfigs(const PoolConfig& before, const PoolConfig& after) {
     d.restart_required.push_back("gateway.max_header_bytes");
   }
   if (gb.read_timeout != ga.read_timeout) d.restart_required.push_back("gateway.read_timeout");
+  // The spend ledger, once open, stays open (a reload that brings the first budget opens it).
+  if (!gb.state_file.empty() && gb.state_file != ga.state_file) {
+    d.restart_required.push_back("gateway.state_file");
+  }
   if (gb.cache != ga.cache) d.changes.push_back("gateway.cache changed");
   if (gb.write_timeout != ga.write_timeout) d.restart_required.push_back("gateway.write_timeout");
   if (gb.allow_unauthenticated != ga.allow_unauthenticated) {

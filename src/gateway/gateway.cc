@@ -114,9 +114,13 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   });
   if (!server) return std::unexpected(server.error());
   gw->server_ = std::move(*server);
+  if (auto ledger = gw->openLedger(gw->options_.config); !ledger) {
+    return std::unexpected(ledger.error());
+  }
   auto pool = gw->createPool(gw->options_.config);
   if (!pool) return std::unexpected(pool.error());
-  gw->current_.store(std::make_shared<const Generation>(1, gw->options_.config, std::move(*pool)));
+  gw->current_.store(std::make_shared<const Generation>(1, gw->options_.config, std::move(*pool),
+                                                        shared->ledger.get()));
   gw->next_generation_ = 2;
   shared->metrics.setConfigGeneration(1);
   return gw;
@@ -125,6 +129,20 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
 Result<std::unique_ptr<ClientPool>> Gateway::createPool(const PoolConfig& config) {
   return pool::createHostedPool(
       config, hostsPoolLoops(config) ? server_->loopHosts() : std::vector<LoopHost*>{});
+}
+
+Result<void> Gateway::openLedger(const PoolConfig& config) {
+  const std::string& path = config.gateway.state_file;
+  if (path.empty() || shared_->ledger) return {};
+  BudgetLedger::Options options;
+  options.path = path;
+  options.warn = [shared = shared_.get()](const std::string& message) {
+    shared->logger.event(LogLevel::Warn, message);
+  };
+  auto ledger = BudgetLedger::open(std::move(options));
+  if (!ledger) return std::unexpected(ledger.error());
+  shared_->ledger = std::move(*ledger);
+  return {};
 }
 
 Gateway::~Gateway() { stop(milliseconds(0)); }
@@ -175,6 +193,7 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
     CacheGauges cache;
     if (gen->cache) cache = {gen->cache->entries(), gen->cache->bytes()};
     metrics.write(text, server_->stats(), cache);
+    gen->keys.writeBudgetMetrics(text, std::chrono::system_clock::now());
     return answer(Route::Metrics,
                   textResponse(200, std::move(text), metrics::kPrometheusContentType));
   }
@@ -298,13 +317,15 @@ Result<std::string> Gateway::reload() {
   if (auto ok = checkGatewayConfig(*next, options_.listen); !ok) return failed(ok.error());
   GenerationPtr old = current_.load();
   const ConfigDiff diff = diffConfigs(old->config, *next);
+  if (auto ledger = openLedger(*next); !ledger) return failed(ledger.error());
   auto pool = createPool(*next);
   if (!pool) return failed(pool.error());
   if (!options_.log_level) {
     shared_->logger.setThreshold(parseLogLevel(next->gateway.log_level).value_or(LogLevel::Info));
   }
   const uint64_t number = next_generation_++;
-  auto gen = std::make_shared<const Generation>(number, std::move(*next), std::move(*pool));
+  auto gen = std::make_shared<const Generation>(number, std::move(*next), std::move(*pool),
+                                                shared_->ledger.get());
   current_.store(gen);
   shared_->metrics.setConfigGeneration(number);
   shared_->metrics.reload(true);

@@ -74,6 +74,8 @@ class Gateway {
   void handle(server::Request&& request, server::ResponseWriter writer);
   /** A pool for `config`, its loops hosted on the server threads when hostsPoolLoops(). */
   Result<std::unique_ptr<ClientPool>> createPool(const PoolConfig& config);
+  /** Opens gateway.state_file when `config` names one and no ledger is open yet. */
+  Result<void> openLedger(const PoolConfig& config);
   void retire(std::shared_ptr<const Generation> old, std::chrono::milliseconds grace);
   void joinRetired();
 

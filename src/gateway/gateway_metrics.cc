@@ -109,8 +109,9 @@ void GatewayMetrics::write(std::string& out, const server::ServerStats& server,
   }
   p.family("llmpool_gateway_auth_failures_total", "counter",
            "Requests refused by gateway-key checks, by reason.");
-  for (auto reason : {AuthFailure::Missing, AuthFailure::Invalid, AuthFailure::ModelNotAllowed,
-                      AuthFailure::KeyRateLimited, AuthFailure::KeyConcurrency}) {
+  for (auto reason :
+       {AuthFailure::Missing, AuthFailure::Invalid, AuthFailure::ModelNotAllowed,
+        AuthFailure::KeyRateLimited, AuthFailure::KeyConcurrency, AuthFailure::KeyBudget}) {
     p.sample("llmpool_gateway_auth_failures_total",
              {{"reason", std::string(authFailureName(reason))}}, d(authFailures(reason)));
   }

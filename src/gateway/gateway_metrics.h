@@ -77,7 +77,7 @@ class GatewayMetrics {
   std::array<std::atomic<uint64_t>, kRouteCount> streams_{};
   std::array<metrics::Histogram, kTimedRoutes.size()> duration_;
   std::array<metrics::Histogram, kStreamedRoutes.size()> ttft_;
-  std::array<std::atomic<uint64_t>, 5> auth_failures_{};
+  std::array<std::atomic<uint64_t>, kAuthFailureCount> auth_failures_{};
   std::atomic<int64_t> in_flight_{0};
   std::atomic<uint64_t> disconnects_{0};
   std::atomic<uint64_t> reloads_ok_{0};

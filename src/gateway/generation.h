@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "gateway/budget_ledger.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/key_ring.h"
 #include "gateway/reply_cache.h"
@@ -17,8 +18,9 @@
 namespace llmpool::gateway {
 
 struct Generation {
-  Generation(uint64_t n, PoolConfig c, std::unique_ptr<ClientPool> p)
-      : number(n), config(std::move(c)), pool(std::move(p)), keys(config.gateway.keys) {
+  /** `ledger` (kept by GatewayShared, so it outlives the generation) records the keys' spend. */
+  Generation(uint64_t n, PoolConfig c, std::unique_ptr<ClientPool> p, BudgetLedger* ledger)
+      : number(n), config(std::move(c)), pool(std::move(p)), keys(config.gateway.keys, ledger) {
     if (config.gateway.cache.enabled()) cache = std::make_unique<ReplyCache>(config.gateway.cache);
   }
 
@@ -36,10 +38,13 @@ struct Generation {
 
 using GenerationPtr = std::shared_ptr<const Generation>;
 
-/** What request handlers share with the gateway; it outlives every request. */
+/** What request handlers share with the gateway; it outlives every request and generation. */
 struct GatewayShared {
   GatewayMetrics metrics;
   Logger logger;
+  /** The keys' spend (gateway.state_file); opened with the first configuration that has one,
+   *  by the thread that loads configurations, and kept until the gateway is gone. */
+  std::unique_ptr<BudgetLedger> ledger;
 };
 
 }  // namespace llmpool::gateway

@@ -5,7 +5,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <utility>
+
+#include "config/config_loader.h"
+#include "metrics/prometheus_text.h"
 
 namespace llmpool::gateway {
 
@@ -37,6 +41,30 @@ AuthDenied denied(AuthFailure reason, ErrorCode code, std::string message,
   return AuthDenied{reason, std::move(e)};
 }
 
+// The refusal of a key whose budget is spent for the period holding `now`, or nullopt. Requests
+// already in flight when the budget runs out still finish (their cost is known only at their
+// end), so the spend may pass the budget by what they cost.
+std::optional<AuthDenied> budgetSpent(KeyEntry& key, SystemTime now) {
+  const double spent = key.account->spent(key.budget_period, now);
+  if (spent < *key.max_budget) return std::nullopt;
+  const PeriodBounds bounds = periodAt(key.budget_period, now);
+  char figures[96];
+  std::snprintf(figures, sizeof figures, "$%.4f of its $%.2f", spent, *key.max_budget);
+  std::string message = "the budget of this key is spent: " + std::string(figures);
+  const bool resets = key.budget_period != BudgetPeriod::None;
+  message += resets ? " for this " + std::string(config::budgetPeriodName(key.budget_period)) +
+                          " (it resets at " + isoUtc(bounds.end) + ")"
+                    : " (it does not reset)";
+  AuthDenied d = denied(AuthFailure::KeyBudget, ErrorCode::RateLimited, std::move(message));
+  d.error.should_retry = false;  // not transient: the SDKs must not retry it
+  if (resets) {
+    const int64_t now_s =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    d.error.retry_after = std::chrono::seconds(std::max<int64_t>(bounds.end - now_s, 1));
+  }
+  return d;
+}
+
 }  // namespace
 
 std::string_view authFailureName(AuthFailure reason) {
@@ -51,6 +79,8 @@ std::string_view authFailureName(AuthFailure reason) {
       return "key_rate_limited";
     case AuthFailure::KeyConcurrency:
       return "key_concurrency";
+    case AuthFailure::KeyBudget:
+      return "key_budget";
   }
   return "unknown";
 }
@@ -67,7 +97,9 @@ KeyEntry::KeyEntry(const GatewayKey& key)
     : name(key.name),
       models(key.models),
       max_concurrent(key.max_concurrent),
-      digest(sha256(key.key)) {
+      digest(sha256(key.key)),
+      max_budget(key.max_budget),
+      budget_period(key.budget_period) {
   if (key.rpm || key.tpm) limiter = std::make_unique<resilience::RateLimiter>(key.rpm, key.tpm);
 }
 
@@ -98,11 +130,18 @@ void KeyLease::settle(MonotonicTime now, int64_t tokens) {
   if (key_ && key_->limiter && reservation_) key_->limiter->settle(now, *reservation_, tokens);
 }
 
+void KeyLease::charge(SystemTime now, double cost_usd) {
+  if (key_ && key_->account) key_->account->charge(key_->budget_period, now, cost_usd);
+}
+
 std::string_view KeyLease::keyName() const { return key_ ? std::string_view(key_->name) : ""; }
 
-KeyRing::KeyRing(const std::vector<GatewayKey>& keys) {
+KeyRing::KeyRing(const std::vector<GatewayKey>& keys, BudgetLedger* ledger, SystemTime now) {
   entries_.reserve(keys.size());
-  for (const auto& k : keys) entries_.push_back(std::make_unique<KeyEntry>(k));
+  for (const auto& k : keys) {
+    auto& entry = entries_.emplace_back(std::make_unique<KeyEntry>(k));
+    if (k.max_budget && ledger) entry->account = ledger->account(k.name, k.budget_period, now);
+  }
 }
 
 std::expected<KeyEntry*, AuthDenied> KeyRing::authenticate(std::string_view authorization,
@@ -129,12 +168,16 @@ std::expected<KeyEntry*, AuthDenied> KeyRing::authenticate(std::string_view auth
 }
 
 std::expected<KeyLease, AuthDenied> KeyRing::admit(KeyEntry* key, std::string_view alias,
-                                                   MonotonicTime now, int64_t token_estimate) {
+                                                   MonotonicTime now, int64_t token_estimate,
+                                                   SystemTime wall) {
   if (!key) return KeyLease{};
   if (!key->allows(alias)) {
     return std::unexpected(denied(AuthFailure::ModelNotAllowed, ErrorCode::AuthFailed,
                                   "this key may not use model \"" + std::string(alias) + "\"",
                                   403));
+  }
+  if (key->account) {
+    if (auto spent = budgetSpent(*key, wall)) return std::unexpected(std::move(*spent));
   }
   if (key->max_concurrent) {
     const int before = key->in_flight.fetch_add(1, std::memory_order_acq_rel);
@@ -162,6 +205,30 @@ std::expected<KeyLease, AuthDenied> KeyRing::admit(KeyEntry* key, std::string_vi
     reservation = decision.reservation;
   }
   return KeyLease(key, reservation);
+}
+
+void KeyRing::writeBudgetMetrics(std::string& out, SystemTime now) const {
+  metrics::PrometheusText p;
+  bool any = false;
+  for (const auto& e : entries_) {
+    if (!e->account) continue;
+    if (!any) {
+      p.family("llmpool_gateway_key_budget_usd", "gauge",
+               "A gateway key's max_budget, in USD per its budget_period.");
+      any = true;
+    }
+    p.sample("llmpool_gateway_key_budget_usd", {{"key", e->name}}, *e->max_budget);
+  }
+  if (!any) return;
+  p.family("llmpool_gateway_key_spend_usd", "gauge",
+           "What a gateway key with a budget has spent in its current budget period, in USD.");
+  for (const auto& e : entries_) {
+    if (e->account) {
+      p.sample("llmpool_gateway_key_spend_usd", {{"key", e->name}},
+               e->account->spent(e->budget_period, now));
+    }
+  }
+  out += p.take();
 }
 
 }  // namespace llmpool::gateway

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/budget_ledger.h"
 #include "llmpool/clock.h"
 #include "llmpool/config.h"
 #include "llmpool/error.h"
@@ -22,7 +23,15 @@
 namespace llmpool::gateway {
 
 /** Why a request was refused before reaching the pool (a metrics label). */
-enum class AuthFailure { Missing, Invalid, ModelNotAllowed, KeyRateLimited, KeyConcurrency };
+enum class AuthFailure {
+  Missing,
+  Invalid,
+  ModelNotAllowed,
+  KeyRateLimited,
+  KeyConcurrency,
+  KeyBudget,  // the key's max_budget is spent for this period
+};
+inline constexpr std::size_t kAuthFailureCount = 6;
 std::string_view authFailureName(AuthFailure reason);
 
 /** One configured key and its live limits. Owned by a KeyRing; thread-safe. */
@@ -39,6 +48,9 @@ struct KeyEntry {
   std::array<unsigned char, 32> digest{};
   std::unique_ptr<resilience::RateLimiter> limiter;  // null without rpm/tpm
   std::atomic<int> in_flight{0};
+  std::optional<double> max_budget;  // USD per budget_period
+  BudgetPeriod budget_period = BudgetPeriod::None;
+  BudgetAccount* account = nullptr;  // the ledger's, when max_budget is set
 };
 
 struct AuthDenied {
@@ -61,6 +73,8 @@ class KeyLease {
 
   /** Charges the key's tpm with the tokens actually used (prompt + completion). */
   void settle(MonotonicTime now, int64_t tokens);
+  /** Adds what the request cost to the key's budget, if it has one. */
+  void charge(SystemTime now, double cost_usd);
   /** "" when the gateway runs without keys. */
   std::string_view keyName() const;
 
@@ -72,7 +86,10 @@ class KeyLease {
 
 class KeyRing {
  public:
-  explicit KeyRing(const std::vector<GatewayKey>& keys);
+  /** `ledger` records the spend of keys with a budget; it must outlive the ring (nullptr: no
+   *  key has one). */
+  explicit KeyRing(const std::vector<GatewayKey>& keys, BudgetLedger* ledger = nullptr,
+                   SystemTime now = std::chrono::system_clock::now());
 
   /** False when no keys are configured: every request is let through (loopback only). */
   bool enabled() const { return !entries_.empty(); }
@@ -81,10 +98,16 @@ class KeyRing {
   std::expected<KeyEntry*, AuthDenied> authenticate(std::string_view authorization,
                                                     std::string_view x_api_key) const;
 
-  /** Admits one request of `key` for `alias`: allowed aliases, max_concurrent, rpm/tpm (with
-   *  `token_estimate` tokens). `key` may be nullptr (auth disabled). */
-  static std::expected<KeyLease, AuthDenied> admit(KeyEntry* key, std::string_view alias,
-                                                   MonotonicTime now, int64_t token_estimate);
+  /** Admits one request of `key` for `alias`: allowed aliases, budget (at `wall`),
+   *  max_concurrent, rpm/tpm (with `token_estimate` tokens). `key` may be nullptr (auth
+   *  disabled). */
+  static std::expected<KeyLease, AuthDenied> admit(
+      KeyEntry* key, std::string_view alias, MonotonicTime now, int64_t token_estimate,
+      SystemTime wall = std::chrono::system_clock::now());
+
+  /** Appends the budget gauges (llmpool_gateway_key_budget_usd, ..._key_spend_usd) of the keys
+   *  that have a budget; nothing when none has. */
+  void writeBudgetMetrics(std::string& out, SystemTime now) const;
 
  private:
   std::vector<std::unique_ptr<KeyEntry>> entries_;

@@ -371,6 +371,7 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
   }
   lock.unlock();
   lease.settle(MonotonicClock::now(), r.usage.prompt_tokens + r.usage.completion_tokens);
+  lease.charge(std::chrono::system_clock::now(), r.cost_usd);
   finishLog(status, r.deployment, r.attempts, r.usage, "");
 }
 
@@ -396,9 +397,10 @@ void ChatExchange::finishLog(unsigned status, std::string_view deployment, int a
   call.shared.logger.request(rec);
 }
 
-// Answers a request refused before it reached the pool, and accounts for it.
+// Answers a request refused before it reached the pool, and accounts for it; the log names
+// `log_code` (a key check's reason) or else the error's code.
 void refuse(ModelCall& call, Dialect dialect, Route route, const Error& error,
-            const std::string& alias, std::string_view key_name);
+            const std::string& alias, std::string_view key_name, std::string_view log_code = {});
 
 // What the reply cache does for one request: `key` is "" when the reply is not stored (no cache,
 // a stream, or Cache-Control: no-store); `lookup` is false when a stored reply must not answer it
@@ -481,7 +483,7 @@ void admitAndStart(ModelCall call, Dialect dialect, Route route, ChatRequest cha
   if (!lease) {
     call.shared.metrics.authFailure(lease.error().reason);
     return refuse(call, dialect, route, lease.error().error, chat.model,
-                  call.key ? call.key->name : "");
+                  call.key ? call.key->name : "", authFailureName(lease.error().reason));
   }
   if (answeredFromCache(plan, call, route, *lease, chat.model)) return;
   auto exchange = std::make_shared<ChatExchange>(std::move(call), dialect);
@@ -497,7 +499,7 @@ void admitAndStart(ModelCall call, Dialect dialect, Route route, ChatRequest cha
 
 // Answers a request refused before it reached the pool, and accounts for it.
 void refuse(ModelCall& call, Dialect dialect, Route route, const Error& error,
-            const std::string& alias, std::string_view key_name) {
+            const std::string& alias, std::string_view key_name, std::string_view log_code) {
   server::Response r = errorResponse(dialect, error, ErrorOrigin::Gateway);
   const unsigned status = r.result_int();
   const std::string& remote = call.writer.remoteAddress();  // the connection's, outlives send
@@ -510,7 +512,7 @@ void refuse(ModelCall& call, Dialect dialect, Route route, const Error& error,
   rec.key_name = key_name;
   rec.alias = alias;
   rec.duration = took;
-  rec.error_code = errorCodeName(error.code);
+  rec.error_code = log_code.empty() ? errorCodeName(error.code) : log_code;
   rec.remote = remote;
   call.shared.logger.request(rec);
 }
@@ -595,7 +597,8 @@ void serveEmbeddings(const server::Request& request, ModelCall call) {
                               static_cast<int64_t>(chars / 4 + 1));
   if (!lease) {
     call.shared.metrics.authFailure(lease.error().reason);
-    return refuse(call, Dialect::OpenAI, route, lease.error().error, req.model, key_name);
+    return refuse(call, Dialect::OpenAI, route, lease.error().error, req.model, key_name,
+                  authFailureName(lease.error().reason));
   }
   CachePlan plan = cachePlan(call, route, request, false);
   if (answeredFromCache(plan, call, route, *lease, req.model)) return;
@@ -634,6 +637,7 @@ void serveEmbeddings(const server::Request& request, ModelCall call) {
             status = 200;
           }
           state->lease.settle(MonotonicClock::now(), r->usage.total_tokens);
+          state->lease.charge(std::chrono::system_clock::now(), r->cost_usd);
           rec.deployment = r->deployment;
           rec.attempts = r->attempts;
           rec.prompt_tokens = r->usage.prompt_tokens;

@@ -744,6 +744,7 @@ void ClientPoolImpl::onAttemptDone(const std::shared_ptr<Call>& call,
     if (call->embed && call->embed->result && *call->embed->result) {
       (*call->embed->result)->deployment = d.name;
       (*call->embed->result)->attempts = call->attempts;
+      (*call->embed->result)->cost_usd = cost;
     }
     call->last_error.reset();
     finish(call, lock);

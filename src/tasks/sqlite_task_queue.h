@@ -33,19 +33,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/sqlite_handle.h"
 #include "tasks/task_order.h"
 #include "tasks/task_queue.h"
 
 namespace llmpool::tasks {
 
-struct SqliteCloser {
-  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
-};
-struct StatementFinalizer {
-  void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
-};
-using SqliteHandle = std::unique_ptr<sqlite3, SqliteCloser>;
-using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+using llmpool::SqliteHandle;
+using llmpool::Statement;
 
 class SqliteTaskQueue final : public TaskQueue {
  public:

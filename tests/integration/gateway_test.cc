@@ -1045,3 +1045,91 @@ TEST(GatewayTest, RepeatedRequestsAreAnsweredFromTheCache) {
 
 }  // namespace
 }  // namespace llmpool::testing
+
+namespace llmpool::testing {
+namespace {
+
+TEST(GatewayTest, AKeysBudgetIsEnforcedAndOutlivesARestart) {
+  MockProvider mock;
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  // $1 a prompt token: one request spends a's whole budget of $1.
+  writeFile(config, "pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
+                        "models:\n  chat:\n    - {provider: m, model: mock-model, "
+                        "input_price_per_mtok: 1000000}\n"
+                        "gateway:\n  listen: \"127.0.0.1:0\"\n  log_level: \"info\"\n"
+                        "  state_file: " +
+                        dir.file("spend.db") +
+                        "\n  keys:\n"
+                        "    - {key: sk-a, name: a, max_budget: 1, budget_period: month}\n"
+                        "    - {key: sk-b, name: b}\n"
+                        "    - {key: sk-c, name: c, max_budget: 1000000}\n");
+  const auto chat = [](int port, const std::string& key) {
+    return request(port, "POST", "/v1/chat/completions", chatBody("chat", "hello"),
+                   {"Authorization: Bearer " + key});
+  };
+  {
+    Gateway gw(config, dir.file("gw.log"));
+    ASSERT_GT(gw.port, 0);
+    Reply first = chat(gw.port, "sk-a");
+    ASSERT_EQ(200, first.status) << first.body;
+    ASSERT_GT(Json::parse(first.body)["usage"]["prompt_tokens"].get<int>(), 0);
+
+    Reply refused = chat(gw.port, "sk-a");
+    EXPECT_EQ(429, refused.status) << refused.body;
+    const Json error = Json::parse(refused.body)["error"];
+    EXPECT_EQ("insufficient_quota", error["code"]) << refused.body;
+    EXPECT_NE(std::string::npos, error["message"].get<std::string>().find("budget"));
+    EXPECT_EQ("false", refused.headers["x-should-retry"]);            // the SDKs must not retry it
+    EXPECT_GT(std::atol(refused.headers["retry-after"].c_str()), 0);  // until the month ends
+    // The Anthropic dialect is refused alike; other keys are not affected.
+    Reply message =
+        request(gw.port, "POST", "/v1/messages",
+                R"({"model":"chat","max_tokens":8,"messages":[{"role":"user","content":"x"}]})",
+                {"x-api-key: sk-a"});
+    EXPECT_EQ(429, message.status) << message.body;
+    EXPECT_EQ(200, chat(gw.port, "sk-b").status);
+    EXPECT_EQ(2, mockStats(mock).value("requests_total", -1));
+
+    const std::string metrics = request(gw.port, "GET", "/metrics").body;
+    EXPECT_NE(std::string::npos, metrics.find(R"(llmpool_gateway_key_budget_usd{key="a"} 1)"))
+        << metrics;
+    EXPECT_NE(std::string::npos, metrics.find(R"(llmpool_gateway_key_spend_usd{key="a"} )"));
+    EXPECT_EQ(std::string::npos, metrics.find(R"(llmpool_gateway_key_spend_usd{key="b"})"));
+    EXPECT_NE(std::string::npos,
+              metrics.find(R"(llmpool_gateway_auth_failures_total{reason="key_budget"} 2)"))
+        << metrics;
+    EXPECT_EQ(std::string::npos, metrics.find("sk-a"));
+
+    // Streams and embeddings are charged too.
+    const auto spend_of_c = [&] {
+      const std::string text = request(gw.port, "GET", "/metrics").body;
+      const std::string name = R"(llmpool_gateway_key_spend_usd{key="c"} )";
+      const size_t at = text.find(name);
+      return at == std::string::npos ? -1.0 : std::atof(text.c_str() + at + name.size());
+    };
+    EXPECT_EQ(0.0, spend_of_c());
+    Reply streamed = request(gw.port, "POST", "/v1/chat/completions",
+                             chatBody("chat", "hello", true), {"Authorization: Bearer sk-c"});
+    ASSERT_EQ(200, streamed.status);
+    const double after_stream = spend_of_c();
+    EXPECT_GE(after_stream, 1.0);
+    Reply embedded = request(gw.port, "POST", "/v1/embeddings",
+                             R"({"model":"chat","input":["a","b"]})", {"x-api-key: sk-c"});
+    ASSERT_EQ(200, embedded.status) << embedded.body;
+    EXPECT_GE(spend_of_c(), after_stream + 1.0);
+    gw.process.signal(SIGTERM);
+    ASSERT_EQ(0, gw.process.wait(15s).value_or(-1));
+    const std::string log = readText(dir.file("gw.log"));
+    EXPECT_NE(std::string::npos, log.find("error=key_budget")) << log;
+    EXPECT_EQ(std::string::npos, log.find("sk-a"));
+  }
+  // A restart does not hand the key a fresh budget.
+  Gateway again(config, dir.file("gw2.log"));
+  ASSERT_GT(again.port, 0);
+  EXPECT_EQ(429, chat(again.port, "sk-a").status);
+  EXPECT_EQ(200, chat(again.port, "sk-b").status);
+}
+
+}  // namespace
+}  // namespace llmpool::testing

@@ -354,6 +354,28 @@ test('openai: overloaded gateway -> RateLimitError with Retry-After', { timeout:
   assert.equal(first.choices[0].message.content, 'mock reply: slow one');
 });
 
+test('openai: a spent key budget -> RateLimitError insufficient_quota, not retried', { timeout: 20000 },
+  async () => {
+    const budgeted = await startGateway(binary, { mockPort: mock.port, keys: [KEY], budgetUsd: 1 });
+    try {
+      // The SDK's own retry policy (2 retries) is on: x-should-retry: false must stop it.
+      const client = new OpenAI({
+        apiKey: KEY, baseURL: `http://127.0.0.1:${budgeted.port}/v1`, timeout: 10000,
+      });
+      const ask = () => client.chat.completions.create({
+        model: 'chat', messages: [{ role: 'user', content: 'hello' }],
+      });
+      await ask();  // spends the whole $1 budget
+      await assert.rejects(ask(), (err) => err instanceof OpenAI.RateLimitError &&
+        err.status === 429 && err.code === 'insufficient_quota' && /budget/.test(err.message));
+      const metrics = await (await fetch(`http://127.0.0.1:${budgeted.port}/metrics`)).text();
+      assert.match(metrics,
+        /llmpool_gateway_requests_total\{route="\/v1\/chat\/completions",status="429"\} 1\n/);
+    } finally {
+      await stop(budgeted.child);
+    }
+  });
+
 test('anthropic: non-streaming message', { timeout: 15000 }, async () => {
   const msg = await anthropic(gateway.port).messages.create({
     model: 'chat', max_tokens: 64, messages: [{ role: 'user', content: 'hello claude' }],

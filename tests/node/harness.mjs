@@ -45,11 +45,15 @@ export async function startMock(binary, extra = []) {
 /** Writes a config with one alias `chat` (and `embed`) on the given mock, as a provider of the
  *  given kind (openai or anthropic), and starts the gateway. */
 export async function startGateway(
-  binary, { mockPort, keys = [], pool = {}, logLevel = 'warn', kind = 'openai' },
+  binary, { mockPort, keys = [], pool = {}, logLevel = 'warn', kind = 'openai', budgetUsd },
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'llmpool-node-'));
   const poolLines = Object.entries(pool).map(([k, v]) => `  ${k}: ${v}`).join('\n');
-  const keyLines = keys.map((k) => `    - ${k}`).join('\n');
+  // With budgetUsd, every key gets that budget and a chat prompt token costs $1.
+  const keyLines = keys.map((k, i) => (budgetUsd === undefined ? `    - ${k}`
+    : `    - {key: ${k}, name: key-${i}, max_budget: ${budgetUsd}}`)).join('\n');
+  const price = budgetUsd === undefined ? '' : ', input_price_per_mtok: 1000000';
+  const stateFile = budgetUsd === undefined ? '' : `  state_file: ${join(dir, 'spend.db')}\n`;
   const yaml = `pool:
   health_checks: false
 ${poolLines}
@@ -57,13 +61,13 @@ providers:
   - {name: mock, kind: ${kind}, base_url: "http://127.0.0.1:${mockPort}/v1"}
 models:
   chat:
-    - {provider: mock, model: mock-model}
+    - {provider: mock, model: mock-model${price}}
   embed:
     - {provider: mock, model: mock-embed}
 gateway:
   listen: 127.0.0.1:0
   log_level: ${logLevel}
-${keys.length ? `  keys:\n${keyLines}` : ''}
+${stateFile}${keys.length ? `  keys:\n${keyLines}` : ''}
 `;
   const path = join(dir, 'gateway.yaml');
   writeFileSync(path, yaml);

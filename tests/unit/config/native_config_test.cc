@@ -351,6 +351,71 @@ TEST(NativeConfigTest, UnknownKeysAtSeveralDepthsAreErrorsWithLines) {
   EXPECT_EQ(5u, diags.errorCount()) << dump(diags);
 }
 
+TEST(NativeConfigTest, KeyBudgetsAreReadWithTheirPeriodAndStateFile) {
+  ConfigDiagnostics diags;
+  auto c = parse(
+      "providers:\n"
+      "  - {name: openai, kind: openai, base_url: \"https://api.openai.com/v1\"}\n"
+      "models:\n"
+      "  gpt-4o:\n"
+      "    - {provider: openai, input_price_per_mtok: 2.5, output_price_per_mtok: 10}\n"
+      "gateway:\n"
+      "  state_file: /var/lib/llmpool/spend.db\n"
+      "  keys:\n"
+      "    - {key: a, name: team-a, max_budget: 50, budget_period: month}\n"
+      "    - {key: b, name: team-b, max_budget: 0.5}\n",
+      diags);
+  ASSERT_TRUE(c) << dump(diags);
+  EXPECT_EQ(0u, diags.items.size()) << dump(diags);
+  EXPECT_EQ("/var/lib/llmpool/spend.db", c->gateway.state_file);
+  EXPECT_EQ(std::optional<double>(50.0), c->gateway.keys[0].max_budget);
+  EXPECT_EQ(BudgetPeriod::Month, c->gateway.keys[0].budget_period);
+  EXPECT_EQ(BudgetPeriod::None, c->gateway.keys[1].budget_period);
+  EXPECT_NE(std::string::npos, describeSettings(*c).find("budgets: team-a $50 per month, team-b "
+                                                         "$0.5 (never resets); spend kept in "
+                                                         "/var/lib/llmpool/spend.db"))
+      << describeSettings(*c);
+}
+
+TEST(NativeConfigTest, KeyBudgetMistakesNameTheirField) {
+  ConfigDiagnostics diags;
+  auto c = parse(minimalProviders() +
+                     "gateway:\n"                                                     // 6
+                     "  keys:\n"                                                      // 7
+                     "    - {key: a, max_budget: 5}\n"                                // 8
+                     "    - {key: b, name: b, max_budget: 0, budget_period: year}\n"  // 9
+                     "    - {key: c, name: c, budget_period: day}\n"                  // 10
+                     "    - {key: d, name: b, max_budget: 1}\n",                      // 11
+                 diags);
+  ASSERT_FALSE(c);
+  struct Expect {
+    const char* path;
+    const char* says;
+  };
+  for (const Expect& e : {Expect{"gateway.keys[0].name", "needs a name"},
+                          Expect{"gateway.keys[0].max_budget", "gateway.state_file"},
+                          Expect{"gateway.keys[1].max_budget", "more than 0"},
+                          Expect{"gateway.keys[1].budget_period", "hour, day, week or month"},
+                          Expect{"gateway.keys[2].budget_period", "needs max_budget"},
+                          Expect{"gateway.keys[3].name", "another key with a budget"}}) {
+    bool found = false;
+    for (const auto& d : diags.items) {
+      found = found ||
+              (d.path == e.path && !d.is_warning && d.message.find(e.says) != std::string::npos);
+    }
+    EXPECT_TRUE(found) << e.path << " should say \"" << e.says << "\"\n" << dump(diags);
+  }
+  // Without prices the budget can never be reached: a warning says so.
+  const auto* unpriced = findDiag(diags, "gateway.keys[0].max_budget");
+  bool warned = false;
+  for (const auto& d : diags.items) {
+    warned = warned || (d.path == "gateway.keys[3].max_budget" && d.is_warning &&
+                        d.message.find("never reached") != std::string::npos);
+  }
+  EXPECT_NE(nullptr, unpriced);
+  EXPECT_TRUE(warned) << dump(diags);
+}
+
 TEST(NativeConfigTest, DuplicateKeysAreErrors) {
   ConfigDiagnostics diags;
   auto c = parse(minimalProviders() + "pool:\n  max_queue: 1\n  max_queue: 2\n", diags);
