@@ -90,7 +90,7 @@ Result<std::unique_ptr<BudgetLedger>> BudgetLedger::open(Options options) {
   };
   if (rc != SQLITE_OK) return failed("cannot open it");
   // Several gateways may share the file: wait for each other's short write transactions.
-  sqlite3_busy_timeout(db.get(), 2000);
+  sqlite3_busy_timeout(db.get(), static_cast<int>(options.busy_timeout.count()));
   if (sqlite3_exec(db.get(), "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK ||
       sqlite3_exec(db.get(), kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
     return failed("cannot create its table");
@@ -176,6 +176,7 @@ bool BudgetLedger::flush(SystemTime now) {
   }
   if (batch.empty()) return true;
   std::string error;
+  std::string warning;
   {
     std::lock_guard db_lock(db_mu_);
     sqlite3* db = db_.get();
@@ -205,6 +206,16 @@ bool BudgetLedger::flush(SystemTime now) {
       error = sqlite3_errmsg(db);
       sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     }
+    // One warning when writing stops working, then one a minute, and one when it works again.
+    if (!error.empty() && (!failing_ || now - last_warned_ >= std::chrono::minutes(1))) {
+      warning =
+          "gateway.state_file '" + options_.path +
+          "': cannot record the keys' spend (kept in memory, written at the next try): " + error;
+      last_warned_ = now;
+    } else if (error.empty() && failing_) {
+      warning = "gateway.state_file '" + options_.path + "': the keys' spend is recorded again";
+    }
+    failing_ = !error.empty();
   }
   for (const Pending& p : batch) {
     BudgetAccount& a = *p.account;
@@ -216,11 +227,7 @@ bool BudgetLedger::flush(SystemTime now) {
       a.recorded_ = p.total_known ? p.total : a.recorded_ + p.delta;
     }
   }
-  if (!error.empty() && options_.warn) {
-    options_.warn(
-        "gateway.state_file '" + options_.path +
-        "': cannot record the keys' spend (kept in memory, written at the next try): " + error);
-  }
+  if (!warning.empty() && options_.warn) options_.warn(warning);
   return error.empty();
 }
 

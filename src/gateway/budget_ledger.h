@@ -52,9 +52,12 @@ class BudgetLedger {
   struct Options {
     std::string path;
     Duration flush_interval = std::chrono::seconds(1);
-    /** Called (from the flushing thread) when the file cannot be written; the spend stays in
-     *  memory and is written with the next flush. */
+    /** Called (from the flushing thread) when the file cannot be written (the spend stays in
+     *  memory and is written with the next flush): at the first failure, at most once a minute
+     *  while it lasts, and once when writing works again. */
     std::function<void(const std::string&)> warn;
+    /** How long a write waits for another process's transaction on the file. */
+    std::chrono::milliseconds busy_timeout{2000};
   };
 
   /** Opens (creating) the file and its table, and starts the flushing thread. */
@@ -79,8 +82,10 @@ class BudgetLedger {
   double readRecorded(const std::string& name, BudgetPeriod period, int64_t start);
 
   Options options_;
-  std::mutex db_mu_;  // the connection and its statements
+  std::mutex db_mu_;  // the connection and its statements, and the two below
   SqliteHandle db_;
+  bool failing_ = false;      // the last flush could not write
+  SystemTime last_warned_{};  // when `warn` was last called about it
   Statement upsert_, select_;
   std::mutex accounts_mu_;
   std::map<std::string, std::unique_ptr<BudgetAccount>, std::less<>> accounts_;

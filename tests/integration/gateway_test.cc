@@ -1131,5 +1131,47 @@ TEST(GatewayTest, AKeysBudgetIsEnforcedAndOutlivesARestart) {
   EXPECT_EQ(200, chat(again.port, "sk-b").status);
 }
 
+// A reload that brings the first budget opens the state file then; spend stays with the key's
+// name when the budget is raised by a later reload.
+TEST(GatewayTest, AReloadAddsAndRaisesABudget) {
+  MockProvider mock;
+  TempDir dir;
+  const std::string config = dir.file("c.yaml");
+  const std::string head = "pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
+                           "models:\n  chat:\n    - {provider: m, model: mock-model, "
+                           "input_price_per_mtok: 1000000}\n"
+                           "gateway:\n  listen: \"127.0.0.1:0\"\n  log_level: \"off\"\n";
+  const auto withBudget = [&](const std::string& usd) {
+    return head + "  state_file: " + dir.file("spend.db") +
+           "\n  keys: [{key: sk-a, name: a, max_budget: " + usd + "}]\n";
+  };
+  writeFile(config, head + "  keys: [{key: sk-a, name: a}]\n");
+  Gateway gw(config, dir.file("gw.log"));
+  ASSERT_GT(gw.port, 0);
+  const auto chat = [&] {
+    return request(gw.port, "POST", "/v1/chat/completions", chatBody("chat", "hello"),
+                   {"Authorization: Bearer sk-a"});
+  };
+  ASSERT_EQ(200, chat().status);  // no budget yet: not counted
+  const auto generation = [&](int n) {
+    return eventually([&] {
+      return request(gw.port, "GET", "/metrics")
+                 .body.find("llmpool_gateway_config_generation " + std::to_string(n) + "\n") !=
+             std::string::npos;
+    });
+  };
+  writeFile(config, withBudget("1"));
+  gw.process.signal(SIGHUP);
+  ASSERT_TRUE(generation(2));
+  EXPECT_EQ(200, chat().status);  // spends the $1
+  EXPECT_EQ(429, chat().status);
+  EXPECT_TRUE(std::filesystem::exists(dir.file("spend.db")));
+
+  writeFile(config, withBudget("1000000"));
+  gw.process.signal(SIGHUP);
+  ASSERT_TRUE(generation(3));
+  EXPECT_EQ(200, chat().status);
+}
+
 }  // namespace
 }  // namespace llmpool::testing

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <vector>
 
 #include "gateway/budget_ledger.h"
 #include "gateway/budget_period.h"
@@ -141,6 +142,44 @@ TEST_F(BudgetLedgerTest, AnUnwritableFileIsAnErrorNamingTheSetting) {
   ASSERT_FALSE(ledger.has_value());
   EXPECT_NE(std::string::npos, ledger.error().message.find("gateway.state_file"));
   EXPECT_NE(std::string::npos, ledger.error().message.find("missing-dir"));
+}
+
+// Another process holds the file's write lock: the spend stays in memory, nothing is lost, and
+// the warnings neither repeat every second nor stay silent about the recovery.
+TEST_F(BudgetLedgerTest, AFileThatCannotBeWrittenKeepsTheSpendAndWarnsSparingly) {
+  std::vector<std::string> warnings;
+  BudgetLedger::Options options;
+  options.path = path_;
+  options.flush_interval = hours(1);
+  options.busy_timeout = std::chrono::milliseconds(1);
+  options.warn = [&](const std::string& w) { warnings.push_back(w); };
+  auto ledger = BudgetLedger::open(std::move(options));
+  ASSERT_TRUE(ledger.has_value());
+  BudgetAccount* a = (*ledger)->account("team-a", BudgetPeriod::Day, kThursday);
+  a->charge(BudgetPeriod::Day, kThursday, 0.5);
+
+  sqlite3* other = nullptr;
+  ASSERT_EQ(SQLITE_OK, sqlite3_open(path_.c_str(), &other));
+  SqliteHandle holder(other);
+  ASSERT_EQ(SQLITE_OK, sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr));
+  EXPECT_FALSE((*ledger)->flush(kThursday));
+  a->charge(BudgetPeriod::Day, kThursday, 0.25);
+  EXPECT_FALSE((*ledger)->flush(kThursday + 1s));
+  EXPECT_DOUBLE_EQ(0.75, a->spent(BudgetPeriod::Day, kThursday + 1s));
+  ASSERT_EQ(1u, warnings.size());
+  EXPECT_NE(std::string::npos, warnings[0].find("cannot record")) << warnings[0];
+  EXPECT_NE(std::string::npos, warnings[0].find(path_));
+  EXPECT_FALSE((*ledger)->flush(kThursday + 61s));
+  EXPECT_EQ(2u, warnings.size());  // a minute later, once more
+
+  ASSERT_EQ(SQLITE_OK, sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr));
+  EXPECT_TRUE((*ledger)->flush(kThursday + 62s));
+  ASSERT_EQ(3u, warnings.size());
+  EXPECT_NE(std::string::npos, warnings[2].find("recorded again"));
+  ledger->reset();
+  auto reopened = open();
+  EXPECT_DOUBLE_EQ(0.75, reopened->account("team-a", BudgetPeriod::Day, kThursday)
+                             ->spent(BudgetPeriod::Day, kThursday));
 }
 
 GatewayKey budgetKey(double usd, BudgetPeriod period) {
