@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "llmpool/error.h"
@@ -184,6 +185,24 @@ struct PoolConfig {
     }
     return nullptr;
   }
+
+  // The deployments a request for `model` goes to: the alias of that name, else the alias
+  // pattern (an alias ending in '*', such as "openai/*") with the longest prefix that `model`
+  // starts with; `matched` then receives what the '*' stood for ("gpt-4o" of "openai/gpt-4o"),
+  // else "". nullptr when neither exists.
+  const std::vector<DeploymentConfig>* findRoute(std::string_view model,
+                                                 std::string_view* matched = nullptr) const;
 };
+
+// An alias pattern: a name that ends in '*' and has no other '*' ("*", "openai/*").
+bool isAliasPattern(std::string_view alias);
+/** What the '*' of `pattern` stands for in `model` (never empty), or nullopt when it does not
+ *  match. */
+std::optional<std::string_view> matchAliasPattern(std::string_view pattern, std::string_view model);
+/** True when a request for `model` may use `alias`: the same name, or a pattern it matches. */
+bool aliasMatches(std::string_view alias, std::string_view model);
+/** The model name sent upstream: a deployment's `model` with its '*' (of a pattern alias)
+ *  replaced by what the alias's '*' matched. */
+std::string upstreamModelName(std::string_view deployment_model, std::string_view matched);
 
 }  // namespace llmpool

@@ -1,10 +1,12 @@
 #include "batch/input_line.h"
 
+#include <algorithm>
 #include <cctype>
 #include <unordered_map>
 
 #include "batch/input_line_text.h"
 #include "common/json_depth.h"
+#include "llmpool/config.h"
 #include "providers/anthropic_inbound.h"
 #include "providers/openai_inbound.h"
 #include "providers/responses_inbound.h"
@@ -57,7 +59,7 @@ std::string listAliases(const std::set<std::string>& aliases) {
 std::optional<std::string> checkModel(const std::string& model, const std::string& path,
                                       const InputRules& rules) {
   if (model.empty()) return path + ": missing";
-  if (!rules.aliases.empty() && !rules.aliases.contains(model)) {
+  if (!rules.routes(model)) {
     return path + ": unknown model alias '" + model +
            "' (configured: " + listAliases(rules.aliases) + ")";
   }
@@ -206,6 +208,12 @@ std::expected<Task, InputError> parseInputLineJson(std::string_view text, size_t
       enhancement ? parseEnhancement(object, ctx, rules) : parseRequestLine(object, ctx, rules);
   if (task) task->priority = priority;
   return task;
+}
+
+bool InputRules::routes(const std::string& model) const {
+  if (aliases.empty() || aliases.contains(model)) return true;
+  return std::any_of(aliases.begin(), aliases.end(),
+                     [&](const std::string& a) { return matchAliasPattern(a, model).has_value(); });
 }
 
 }  // namespace llmpool::batch

@@ -42,8 +42,11 @@ struct InputError {
 
 /** What a valid line must refer to. */
 struct InputRules {
-  /** Model aliases the pool routes; empty = any model is accepted. */
+  /** Model aliases the pool routes (alias patterns included); empty = any model
+   *  is accepted. */
   std::set<std::string> aliases;
+  /** True when the pool routes `model`: an alias, or a name a pattern takes. */
+  bool routes(const std::string& model) const;
   /** Model of enhancement-form lines that name none; empty = "model" is required there. */
   std::string default_model;
 };

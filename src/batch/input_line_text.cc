@@ -39,7 +39,7 @@ std::optional<Task> parseInputLineText(std::string_view text, size_t line,
 
   auto request = providers::parseOpenAIChatRequestText(body);
   if (!request || request->stream) return std::nullopt;
-  if (!rules.aliases.empty() && !rules.aliases.contains(request->model)) return std::nullopt;
+  if (!rules.routes(request->model)) return std::nullopt;
   task.request = std::move(*request);
   task.metadata[kUrlKey] = std::string(kUrlChat);
   task.metadata["batch.line"] = std::to_string(line);

@@ -231,6 +231,11 @@ void validateModels(Reporter& r, const PoolConfig& c) {
   for (const auto& [alias, deployments] : c.models) {
     const std::string alias_path = "models." + alias;
     if (alias.empty()) r.error(alias_path, "alias must not be empty");
+    const bool pattern = isAliasPattern(alias);
+    if (!pattern && alias.find('*') != std::string::npos) {
+      r.error(alias_path,
+              "a '*' may only end an alias, once (a pattern such as \"openai/*\" or \"*\")");
+    }
     if (deployments.empty()) {
       r.error(alias_path, "needs at least one deployment");
       continue;
@@ -250,6 +255,15 @@ void validateModels(Reporter& r, const PoolConfig& c) {
         used.insert(d.provider);
       }
       if (d.model.empty()) r.error(path + ".model", "must not be empty");
+      if (const size_t star = d.model.find('*'); star != std::string::npos) {
+        if (!pattern) {
+          r.error(path + ".model",
+                  "a '*' in the model stands for what the alias's '*' matched, so it needs an "
+                  "alias pattern ending in '*'");
+        } else if (d.model.find('*', star + 1) != std::string::npos) {
+          r.error(path + ".model", "may hold one '*' (what the alias's '*' matched)");
+        }
+      }
       if (d.priority < 0) r.error(path + ".priority", "must not be negative (0 = first tier)");
       if (!(d.weight > 0.0 && std::isfinite(d.weight))) {
         r.error(path + ".weight", "must be greater than 0 (got " + str(d.weight) + ")");

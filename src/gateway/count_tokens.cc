@@ -43,7 +43,8 @@ Result<int64_t> countInputTokens(std::string_view body, const std::vector<std::s
   }
   if (!has_model) return fail(ErrorCode::InvalidRequest, "model: required");
   if (!has_messages) return fail(ErrorCode::InvalidRequest, "messages: required");
-  if (std::find(aliases.begin(), aliases.end(), alias) == aliases.end()) {
+  if (std::none_of(aliases.begin(), aliases.end(),
+                   [&](const std::string& a) { return aliasMatches(a, alias); })) {
     return fail(ErrorCode::NotFound, "the model \"" + alias + "\" does not exist");
   }
   if (key && !key->allows(alias)) {

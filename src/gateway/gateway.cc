@@ -248,9 +248,8 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
     const std::string prefix = "/v1/models/";
     if (path.size() > prefix.size()) {
       const std::string id(path.substr(prefix.size()));
-      const auto aliases = gen->pool->aliases();
-      const bool known = std::find(aliases.begin(), aliases.end(), id) != aliases.end() &&
-                         (!entry || entry->allows(id));
+      // An alias, or a name an alias pattern takes ("openai/gpt-4o" of "openai/*").
+      const bool known = gen->config.findRoute(id) != nullptr && (!entry || entry->allows(id));
       if (!known) {
         Error e(ErrorCode::NotFound, "the model \"" + id + "\" does not exist");
         return answer(route, errorResponse(dialect, e, ErrorOrigin::Gateway));
@@ -260,6 +259,8 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
     }
     Json data = Json::array();
     for (const auto& alias : gen->pool->aliases()) {
+      // A pattern is not a model a client can pick; the names it takes are not known here.
+      if (isAliasPattern(alias)) continue;
       if (!entry || entry->allows(alias)) data.push_back(modelEntry(alias, gen->loaded_at));
     }
     // One page, described for Anthropic's paging too.

@@ -104,7 +104,9 @@ KeyEntry::KeyEntry(const GatewayKey& key)
 }
 
 bool KeyEntry::allows(std::string_view alias) const {
-  return models.empty() || std::find(models.begin(), models.end(), alias) != models.end();
+  return models.empty() || std::any_of(models.begin(), models.end(), [&](const std::string& m) {
+           return aliasMatches(m, alias);
+         });
 }
 
 KeyLease::KeyLease(KeyLease&& other) noexcept

@@ -69,11 +69,12 @@ server::Response jsonResponse(std::string body) {
 // deployment with that upstream model name (for completers whose chunks do not name it).
 std::string deploymentForModel(const PoolConfig& config, const std::string& alias,
                                const std::string& model) {
-  auto it = config.models.find(alias);
-  if (it == config.models.end()) return {};
+  std::string_view matched;
+  const auto* deployments = config.findRoute(alias, &matched);
+  if (!deployments) return {};
   std::string found;
-  for (const auto& d : it->second) {
-    if (d.model != model) continue;
+  for (const auto& d : *deployments) {
+    if (upstreamModelName(d.model, matched) != model) continue;
     if (!found.empty()) return {};  // ambiguous
     found = d.provider + "/" + d.model;
   }
@@ -83,9 +84,9 @@ std::string deploymentForModel(const PoolConfig& config, const std::string& alia
 // True when a deployment of `alias` speaks OpenAI's dialect, so that an Anthropic client's
 // stream may be translated (and not passed through).
 bool mayTranslate(const PoolConfig& config, const std::string& alias) {
-  auto it = config.models.find(alias);
-  if (it == config.models.end()) return false;
-  for (const auto& d : it->second) {
+  const auto* deployments = config.findRoute(alias);
+  if (!deployments) return false;
+  for (const auto& d : *deployments) {
     for (const auto& p : config.providers) {
       if (p.name == d.provider && p.kind != ProviderKind::Anthropic) return true;
     }

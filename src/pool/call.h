@@ -53,6 +53,7 @@ struct Call {
   ChatCallback done;
   std::string alias;
   const std::vector<RouteEntry>* route = nullptr;
+  std::string matched;  // what the '*' of an alias pattern stood for; "" for a plain alias
   MonotonicTime started{};
   MonotonicTime deadline{};
   int max_attempts = 1;

@@ -154,7 +154,11 @@ Result<std::unique_ptr<ClientPoolImpl>> ClientPoolImpl::create(PoolConfig config
     std::stable_sort(route.begin(), route.end(), [](const RouteEntry& a, const RouteEntry& b) {
       return a.priority < b.priority;
     });
+    if (isAliasPattern(alias))
+      pool->patterns_.emplace_back(alias.substr(0, alias.size() - 1), &route);
   }
+  std::stable_sort(pool->patterns_.begin(), pool->patterns_.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
   return pool;
 }
 
@@ -241,19 +245,31 @@ RequestHandle ClientPoolImpl::start(std::shared_ptr<Call> call) {
     if (auto c = weak.lock()) cancelCall(c, ErrorCode::Cancelled, "cancelled by the caller");
   });
 
-  auto it = routes_.find(call->alias);
+  const std::vector<RouteEntry>* route = nullptr;
+  if (auto it = routes_.find(call->alias); it != routes_.end()) {
+    route = &it->second;
+  } else {
+    // An alias pattern: the longest prefix the name starts with (and goes on after).
+    for (const auto& [prefix, pattern_route] : patterns_) {
+      if (call->alias.size() > prefix.size() && call->alias.starts_with(prefix)) {
+        route = pattern_route;
+        call->matched = call->alias.substr(prefix.size());
+        break;
+      }
+    }
+  }
   std::unique_lock lock(call->mu);
   if (stopping_) {
     call->last_error = Error(ErrorCode::Cancelled, "the pool is stopping");
     finish(call, lock);
     return handle;
   }
-  if (it == routes_.end()) {
+  if (!route) {
     call->last_error = Error(ErrorCode::NotFound, "unknown model alias \"" + call->alias + "\"");
     finish(call, lock);
     return handle;
   }
-  call->route = &it->second;
+  call->route = route;
   const uint64_t id = call->id;
   {
     std::lock_guard calls_lock(calls_mu_);
@@ -491,10 +507,14 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
   d.requests.fetch_add(1, std::memory_order_relaxed);
   d.in_flight.fetch_add(1, std::memory_order_relaxed);
 
-  // Encode the wire request for this deployment's dialect, sending its upstream model name.
+  // Encode the wire request for this deployment's dialect, sending its upstream model name (an
+  // alias pattern's deployment puts in what the pattern matched).
+  std::string pattern_model;
+  if (!call->matched.empty()) pattern_model = upstreamModelName(d.config.model, call->matched);
+  const std::string& model = call->matched.empty() ? d.config.model : pattern_model;
   http::HttpRequest request;
   if (call->kind == CallKind::Embed) {
-    auto encoded = providers::encodeEmbeddings(d.endpoint, call->embed->request, d.config.model);
+    auto encoded = providers::encodeEmbeddings(d.endpoint, call->embed->request, model);
     if (!encoded) {
       // This provider cannot serve embeddings: a configuration problem, not a transient one.
       call->in_attempt = false;
@@ -506,7 +526,7 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
     }
     request = std::move(*encoded);
   } else {
-    request = providers::encodeChat(d.endpoint, call->chat, d.config.model);
+    request = providers::encodeChat(d.endpoint, call->chat, model);
   }
   applyProviderSettings(request, d.provider, ps);
   const Duration left = call->deadline - now;

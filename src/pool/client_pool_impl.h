@@ -94,6 +94,8 @@ class ClientPoolImpl final : public ClientPool {
 
   std::vector<std::unique_ptr<Deployment>> deployments_;
   std::map<std::string, std::vector<RouteEntry>> routes_;  // alias -> entries by priority
+  // The alias patterns ("openai/*"): prefix and route, longest prefix first.
+  std::vector<std::pair<std::string, const std::vector<RouteEntry>*>> patterns_;
   resilience::ConcurrencyLimiter limiter_;
   resilience::RetryBudget retry_budget_;
   resilience::RetryPolicy retry_policy_;

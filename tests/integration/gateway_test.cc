@@ -1173,5 +1173,54 @@ TEST(GatewayTest, AReloadAddsAndRaisesABudget) {
   EXPECT_EQ(200, chat().status);
 }
 
+// One alias for every model of a provider: the client names the model, the pattern routes it.
+TEST(GatewayTest, AnAliasPatternServesEveryModelItMatches) {
+  MockProvider mock;
+  OneMockGateway g("pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
+                   "models:\n"
+                   "  chat:\n    - {provider: m, model: mock-model}\n"
+                   "  \"m/*\":\n    - {provider: m, model: \"*\"}\n"
+                   "gateway: {listen: \"127.0.0.1:0\", log_level: \"off\", keys: ["
+                   "{key: sk-all, name: all}, {key: sk-m, name: m-only, models: [\"m/*\"]}]}\n");
+  ASSERT_GT(g.gw.port, 0);
+  const auto chat = [&](const std::string& model, const std::string& key = "sk-all") {
+    return request(g.gw.port, "POST", "/v1/chat/completions", chatBody(model, "hi"),
+                   {"Authorization: Bearer " + key});
+  };
+  Reply r = chat("m/gpt-4.1-mini");
+  ASSERT_EQ(200, r.status) << r.body;
+  EXPECT_EQ("gpt-4.1-mini", Json::parse(r.body)["model"]);  // what reached the provider
+  EXPECT_EQ("m/*", r.headers["x-llmpool-deployment"]);
+  Reply streamed = request(g.gw.port, "POST", "/v1/chat/completions",
+                           chatBody("m/other-model", "hi", true), {"x-api-key: sk-all"});
+  ASSERT_EQ(200, streamed.status);
+  EXPECT_NE(std::string::npos, streamed.body.find(R"("model":"other-model")")) << streamed.body;
+  Reply message = request(
+      g.gw.port, "POST", "/v1/messages",
+      R"({"model":"m/claude-x","max_tokens":8,"messages":[{"role":"user","content":"hi"}]})",
+      {"x-api-key: sk-all"});
+  ASSERT_EQ(200, message.status) << message.body;
+  EXPECT_EQ("claude-x", Json::parse(message.body)["model"]);
+  EXPECT_EQ(404, chat("n/gpt-4o").status);  // no pattern takes it
+  EXPECT_EQ(404, chat("m/").status);        // the '*' stands for something
+
+  // A key allowed the pattern may use any name it takes, and nothing else.
+  EXPECT_EQ(200, chat("m/anything", "sk-m").status);
+  EXPECT_EQ(403, chat("chat", "sk-m").status);
+
+  // /v1/models lists the aliases clients can pick, not the pattern; a name the pattern takes
+  // can still be looked up, and counted.
+  const Json models =
+      Json::parse(request(g.gw.port, "GET", "/v1/models", "", {"x-api-key: sk-all"}).body)["data"];
+  ASSERT_EQ(1u, models.size()) << models.dump();
+  EXPECT_EQ("chat", models[0]["id"]);
+  EXPECT_EQ(200, request(g.gw.port, "GET", "/v1/models/m/gpt-4o", "", {"x-api-key: sk-m"}).status);
+  EXPECT_EQ(404, request(g.gw.port, "GET", "/v1/models/q/gpt-4o", "", {"x-api-key: sk-m"}).status);
+  EXPECT_EQ(200, request(g.gw.port, "POST", "/v1/messages/count_tokens",
+                         R"({"model":"m/x","messages":[{"role":"user","content":"hi"}]})",
+                         {"x-api-key: sk-m"})
+                     .status);
+}
+
 }  // namespace
 }  // namespace llmpool::testing

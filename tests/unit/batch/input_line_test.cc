@@ -1,4 +1,5 @@
 #include "batch/input_line.h"
+#include "batch/input_line_text.h"
 
 #include <gtest/gtest.h>
 
@@ -39,6 +40,24 @@ TEST(InputLineTest, ChatCompletionLineBecomesTaskWithPriorityAndUrl) {
   EXPECT_EQ("/v1/chat/completions", task->metadata.at(kUrlKey));
   EXPECT_EQ("/v1/chat/completions", task->options.metadata.at(kUrlKey));
   EXPECT_EQ("3", task->metadata.at("batch.line"));
+}
+
+TEST(InputLineTest, AModelAnAliasPatternTakesIsRouted) {
+  InputRules r;
+  r.aliases = {"claude", "openai/*"};
+  const std::string line =
+      R"({"custom_id":"r1","url":"/v1/chat/completions",)"
+      R"("body":{"model":"openai/gpt-4.1","messages":[{"role":"user","content":"hi"}]}})";
+  auto task = parseInputLine(line, 1, r);
+  ASSERT_TRUE(task.has_value()) << task.error().message;
+  EXPECT_EQ("openai/gpt-4.1", task->request.model);
+  auto fast = parseInputLineText(line, 1, r);  // the fast reader agrees
+  ASSERT_TRUE(fast.has_value());
+  EXPECT_EQ("openai/gpt-4.1", fast->request.model);
+  EXPECT_FALSE(parseInputLine(R"({"custom_id":"r2","url":"/v1/chat/completions",)"
+                              R"("body":{"model":"openai/","messages":[]}})",
+                              2, r)
+                   .has_value());
 }
 
 TEST(InputLineTest, PriorityDefaultsToNormal) {

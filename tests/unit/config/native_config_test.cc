@@ -416,6 +416,50 @@ TEST(NativeConfigTest, KeyBudgetMistakesNameTheirField) {
   EXPECT_TRUE(warned) << dump(diags);
 }
 
+TEST(NativeConfigTest, AliasPatternsRouteTheNamesTheyMatch) {
+  ConfigDiagnostics diags;
+  auto c = parse(
+      "providers:\n"
+      "  - {name: openai, kind: openai, base_url: \"https://api.openai.com/v1\"}\n"
+      "models:\n"
+      "  \"openai/*\": [{provider: openai, model: \"*\"}]\n"
+      "  \"openai/o*\": [{provider: openai, model: \"o*-mini\"}]\n"
+      "  openai/gpt-4o: [{provider: openai, model: gpt-4o-2024-08-06}]\n",
+      diags);
+  ASSERT_TRUE(c) << dump(diags);
+  std::string_view matched;
+  EXPECT_EQ(&c->models.at("openai/gpt-4o"), c->findRoute("openai/gpt-4o", &matched));
+  EXPECT_EQ("", matched);
+  EXPECT_EQ(&c->models.at("openai/*"), c->findRoute("openai/gpt-4.1", &matched));
+  EXPECT_EQ("gpt-4.1", matched);
+  EXPECT_EQ(&c->models.at("openai/o*"), c->findRoute("openai/o3", &matched));
+  EXPECT_EQ("3", matched);
+  EXPECT_EQ("o3-mini", upstreamModelName("o*-mini", matched));
+  EXPECT_EQ(nullptr, c->findRoute("openai/"));
+  EXPECT_EQ(nullptr, c->findRoute("anthropic/claude"));
+  EXPECT_TRUE(aliasMatches("openai/*", "openai/x"));
+  EXPECT_FALSE(aliasMatches("openai/x", "openai/*"));
+  EXPECT_FALSE(isAliasPattern("a*b*"));
+}
+
+TEST(NativeConfigTest, AStarOutsideAPatternIsAnError) {
+  ConfigDiagnostics diags;
+  auto c = parse(
+      "providers:\n"
+      "  - {name: openai, kind: openai, base_url: \"https://api.openai.com/v1\"}\n"
+      "models:\n"
+      "  \"open*ai\": [{provider: openai, model: x}]\n"
+      "  plain: [{provider: openai, model: \"gpt-*\"}]\n"
+      "  \"p/*\": [{provider: openai, model: \"*-*\"}]\n",
+      diags);
+  ASSERT_FALSE(c);
+  EXPECT_NE(nullptr, findDiag(diags, "models.open*ai")) << dump(diags);
+  ASSERT_NE(nullptr, findDiag(diags, "models.plain[0].model")) << dump(diags);
+  EXPECT_NE(std::string::npos,
+            findDiag(diags, "models.plain[0].model")->message.find("alias pattern"));
+  EXPECT_NE(nullptr, findDiag(diags, "models.p/*[0].model")) << dump(diags);
+}
+
 TEST(NativeConfigTest, DuplicateKeysAreErrors) {
   ConfigDiagnostics diags;
   auto c = parse(minimalProviders() + "pool:\n  max_queue: 1\n  max_queue: 2\n", diags);

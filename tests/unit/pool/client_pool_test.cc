@@ -230,6 +230,42 @@ TEST_F(ClientPoolTest, UnknownAliasIsNotFoundAndNothingIsSent) {
   EXPECT_TRUE(transport_.sent().empty());
 }
 
+TEST_F(ClientPoolTest, AnAliasPatternSendsWhatItsStarMatched) {
+  config_.models["primary/*"] = {{.provider = "primary", .model = "*"}};
+  config_.models["primary/fixed-*"] = {{.provider = "primary", .model = "vendor-*-v2"}};
+  config_.models["*"] = {{.provider = "backup", .model = "*"}};
+  config_.models["primary/exact"] = {{.provider = "primary", .model = "exact-upstream"}};
+  build();
+  transport_.setScript([](const http::HttpRequest&) { return reply(200, okBody("hi", 1, 1)); });
+  const auto upstream = [&](const std::string& model) {
+    auto r = run(hello(model));
+    EXPECT_TRUE(r.has_value()) << model << ": " << r.error().describe();
+    const auto& sent = transport_.sent().back();
+    return std::make_pair(nlohmann::json::parse(sent.body)["model"].get<std::string>(),
+                          r ? r->deployment : std::string());
+  };
+  EXPECT_EQ(std::make_pair(std::string("gpt-4o"), std::string("primary/*")),
+            upstream("primary/gpt-4o"));
+  // The longest prefix wins, and the '*' may sit inside the upstream name.
+  EXPECT_EQ(std::make_pair(std::string("vendor-x-v2"), std::string("primary/vendor-*-v2")),
+            upstream("primary/fixed-x"));
+  // An alias of the exact name beats every pattern; "*" takes the rest, whole.
+  EXPECT_EQ(std::make_pair(std::string("exact-upstream"), std::string("primary/exact-upstream")),
+            upstream("primary/exact"));
+  EXPECT_EQ(std::make_pair(std::string("llama3:8b"), std::string("backup/*")),
+            upstream("llama3:8b"));
+  EXPECT_EQ(4u, transport_.sent().size());
+}
+
+TEST_F(ClientPoolTest, APatternNeedsSomethingAfterItsPrefix) {
+  config_.models["primary/*"] = {{.provider = "primary", .model = "*"}};
+  build();
+  auto r = run(hello("primary/"));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::NotFound);
+  EXPECT_TRUE(transport_.sent().empty());
+}
+
 TEST_F(ClientPoolTest, ServerErrorIsRetriedUpToMaxAttemptsWithBackoff) {
   useRoute({{.provider = "primary", .model = "m"}});
   build();
