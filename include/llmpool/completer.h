@@ -31,6 +31,9 @@ struct RequestOptions {
    *  that hands them on unchanged; an event that makes no chunk then comes on a chunk of its own
    *  (ChatChunk::only_event). Off, chunks carry no copy of the events. */
   bool provider_events = false;
+  /** Headers sent with every attempt, to a provider of any dialect (the gateway's request id
+   *  and the client's trace context); a header the provider's config sets wins. */
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 using ChatCallback = std::function<void(Result<ChatResponse>)>;

@@ -8,6 +8,7 @@
 #include "gateway/count_tokens.h"
 #include "gateway/error_mapping.h"
 #include "gateway/model_routes.h"
+#include "gateway/request_id.h"
 #include "metrics/prometheus_text.h"
 #include "pool/hosted_pool.h"
 #include "providers/wire_util.h"
@@ -228,11 +229,19 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
     return answer(Route::Other, std::move(r));
   }
 
+  // Every request from here on has an id (request_id.h), in its response and its log line.
+  std::string request_id = requestIdFor(request["x-request-id"]);
+  auto answerWithId = [&](Route r, server::Response response) {
+    response.set("x-request-id", request_id);
+    answer(r, std::move(response));
+  };
+
   // Gateway keys (constant-time match); the key itself goes no further than this call.
   auto key = gen->keys.authenticate(request[http::field::authorization], request["x-api-key"]);
   if (!key) {
     metrics.authFailure(key.error().reason);
     RequestRecord rec;
+    rec.request_id = request_id;
     rec.route = routeName(route);
     rec.status = 401;
     rec.error_code = authFailureName(key.error().reason);
@@ -240,7 +249,7 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
     rec.duration = MonotonicClock::now() - started;
     shared_->logger.request(rec);
     if (route != Route::Models) metrics.requestStarted();  // balanced by requestFinished
-    return answer(route, errorResponse(dialect, key.error().error, ErrorOrigin::Gateway));
+    return answerWithId(route, errorResponse(dialect, key.error().error, ErrorOrigin::Gateway));
   }
   KeyEntry* entry = *key;
 
@@ -252,10 +261,11 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
       const bool known = gen->config.findRoute(id) != nullptr && (!entry || entry->allows(id));
       if (!known) {
         Error e(ErrorCode::NotFound, "the model \"" + id + "\" does not exist");
-        return answer(route, errorResponse(dialect, e, ErrorOrigin::Gateway));
+        return answerWithId(route, errorResponse(dialect, e, ErrorOrigin::Gateway));
       }
-      return answer(route, textResponse(200, providers::dumpJson(modelEntry(id, gen->loaded_at)),
-                                        "application/json"));
+      return answerWithId(route,
+                          textResponse(200, providers::dumpJson(modelEntry(id, gen->loaded_at)),
+                                       "application/json"));
     }
     Json data = Json::array();
     for (const auto& alias : gen->pool->aliases()) {
@@ -271,7 +281,7 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
                  {"has_more", false},
                  {"first_id", std::move(first)},
                  {"last_id", std::move(last)}};
-    return answer(route, textResponse(200, providers::dumpJson(body), "application/json"));
+    return answerWithId(route, textResponse(200, providers::dumpJson(body), "application/json"));
   }
 
   if (route == Route::CountTokens) {
@@ -284,6 +294,7 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
     if (counted) response.set("x-llmpool-token-count", "estimate");
     RequestRecord rec;
     rec.route = routeName(route);
+    rec.request_id = request_id;
     rec.status = response.result_int();
     rec.key_name = entry ? std::string_view(entry->name) : std::string_view();
     rec.alias = alias;
@@ -292,10 +303,18 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
     rec.remote = writer.remoteAddress();
     rec.duration = MonotonicClock::now() - started;
     shared_->logger.request(rec);
-    return answer(route, std::move(response));
+    return answerWithId(route, std::move(response));
   }
 
-  ModelCall call{*shared_, std::move(gen), entry, std::move(writer), started};
+  ModelCall call{*shared_, std::move(gen),        entry, std::move(writer),
+                 started,  std::move(request_id), {}};
+  // The client's W3C trace context goes upstream as it came, so a provider that traces (a
+  // self-hosted server with OpenTelemetry) joins the client's trace.
+  for (const char* name : {"traceparent", "tracestate"}) {
+    if (auto it = request.find(name); it != request.end() && !it->value().empty()) {
+      call.trace_headers.emplace_back(name, std::string(it->value()));
+    }
+  }
   if (route == Route::Embeddings) return serveEmbeddings(request, std::move(call));
   if (route == Route::Responses) return serveResponses(request, std::move(call));
   serveChat(dialect, std::move(request), std::move(call));

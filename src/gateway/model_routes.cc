@@ -58,6 +58,21 @@ int64_t estimateTokens(const ChatRequest& r) {
   return static_cast<int64_t>(chars / 4 + 1) + r.max_tokens.value_or(0);
 }
 
+}  // namespace
+
+void ModelCall::respond(server::Response response) {
+  response.set("x-request-id", request_id);
+  writer.send(std::move(response));
+}
+
+std::vector<std::pair<std::string, std::string>> ModelCall::upstreamHeaders() const {
+  std::vector<std::pair<std::string, std::string>> headers = trace_headers;
+  headers.emplace_back("x-client-request-id", request_id);
+  return headers;
+}
+
+namespace {
+
 server::Response jsonResponse(std::string body) {
   server::Response r{http::status::ok, 11};
   r.set(http::field::content_type, "application/json");
@@ -169,6 +184,7 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
 void ChatExchange::start(ChatRequest request) {
   RequestOptions options;
   options.model = alias;
+  options.headers = call.upstreamHeaders();
   // Usage is always asked of the provider (logs, metrics and the key's tpm need it); the client
   // gets the usage chunk only if it asked.
   request.include_usage = true;
@@ -218,6 +234,7 @@ void ChatExchange::sendStreamHead(const std::string& deployment, std::optional<i
   if (!deployment.empty()) head.set("x-llmpool-deployment", deployment);
   if (attempts) head.set("x-llmpool-attempts", std::to_string(*attempts));
   setUpstreamRequestIdHeader(head, request_id);
+  head.set("x-request-id", call.request_id);
   upstream_request_id = request_id;
   call.writer.startStream(std::move(head));
   head_sent = true;
@@ -293,7 +310,7 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
       if (!head_sent) {
         server::Response r = errorResponse(dialect, e, ErrorOrigin::Upstream);
         status = r.result_int();
-        call.writer.send(std::move(r));
+        call.respond(std::move(r));
       } else {
         // The status line went out with the first chunk; the failure travels in the stream.
         status = 200;
@@ -328,7 +345,7 @@ void ChatExchange::onDone(Result<ChatResponse> result) {
           MonotonicClock::now());
       call.shared.metrics.cacheEvicted(evicted);
     }
-    call.writer.send(std::move(response));
+    call.respond(std::move(response));
   } else if (!gone) {
     if (!head_sent) {  // nothing was streamed
       sendStreamHead(r.deployment, r.attempts, r.provider_request_id);
@@ -387,6 +404,7 @@ void ChatExchange::finishLog(unsigned status, std::string_view deployment, int a
   rec.alias = alias;
   rec.deployment = deployment;
   rec.upstream_request_id = upstream_request_id;
+  rec.request_id = call.request_id;
   rec.attempts = attempts;
   rec.stream = stream;
   rec.duration = took;
@@ -447,7 +465,7 @@ void serveCached(ModelCall& call, Route route, KeyLease& lease, const std::strin
   response.set("x-llmpool-attempts", "0");
   setUpstreamRequestIdHeader(response.base(), hit.upstream_request_id);
   const std::string& remote = call.writer.remoteAddress();  // the connection's, outlives send
-  call.writer.send(std::move(response));
+  call.respond(std::move(response));
   const MonotonicTime now = MonotonicClock::now();
   lease.settle(now, 0);
   const Duration took = now - call.started;
@@ -459,6 +477,7 @@ void serveCached(ModelCall& call, Route route, KeyLease& lease, const std::strin
   rec.alias = alias;
   rec.deployment = hit.deployment;
   rec.upstream_request_id = hit.upstream_request_id;
+  rec.request_id = call.request_id;
   rec.cache_hit = true;
   rec.duration = took;
   rec.remote = remote;
@@ -504,7 +523,7 @@ void refuse(ModelCall& call, Dialect dialect, Route route, const Error& error,
   server::Response r = errorResponse(dialect, error, ErrorOrigin::Gateway);
   const unsigned status = r.result_int();
   const std::string& remote = call.writer.remoteAddress();  // the connection's, outlives send
-  call.writer.send(std::move(r));
+  call.respond(std::move(r));
   const Duration took = MonotonicClock::now() - call.started;
   call.shared.metrics.requestFinished(route, status, took, false);
   RequestRecord rec;
@@ -514,6 +533,7 @@ void refuse(ModelCall& call, Dialect dialect, Route route, const Error& error,
   rec.alias = alias;
   rec.duration = took;
   rec.error_code = log_code.empty() ? errorCodeName(error.code) : log_code;
+  rec.request_id = call.request_id;
   rec.remote = remote;
   call.shared.logger.request(rec);
 }
@@ -616,6 +636,7 @@ void serveEmbeddings(const server::Request& request, ModelCall call) {
   req.encoding_format.clear();
   RequestOptions options;
   options.model = state->alias;
+  options.headers = state->call.upstreamHeaders();
   ClientPool& pool = *state->call.generation->pool;
   RequestHandle handle =
       pool.embed(std::move(req), std::move(options), [state](Result<EmbeddingResponse> r) {
@@ -634,7 +655,7 @@ void serveEmbeddings(const server::Request& request, ModelCall call) {
                   std::move(state->cache_key),
                   CachedReply{response.body(), r->deployment, "", usage}, MonotonicClock::now()));
             }
-            state->call.writer.send(std::move(response));
+            state->call.respond(std::move(response));
             status = 200;
           }
           state->lease.settle(MonotonicClock::now(), r->usage.total_tokens);
@@ -647,7 +668,7 @@ void serveEmbeddings(const server::Request& request, ModelCall call) {
             server::Response response =
                 errorResponse(Dialect::OpenAI, r.error(), ErrorOrigin::Upstream);
             status = response.result_int();
-            state->call.writer.send(std::move(response));
+            state->call.respond(std::move(response));
           }
           state->lease.settle(MonotonicClock::now(), 0);
           rec.attempts = attemptsSent(r.error().attempts);
@@ -658,6 +679,7 @@ void serveEmbeddings(const server::Request& request, ModelCall call) {
         rec.route = routeName(route);
         rec.status = status;
         rec.key_name = state->lease.keyName();
+        rec.request_id = state->call.request_id;
         rec.alias = state->alias;
         rec.duration = took;
         rec.remote = state->call.writer.remoteAddress();

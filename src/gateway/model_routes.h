@@ -17,6 +17,16 @@ struct ModelCall {
   KeyEntry* key = nullptr;  // null without gateway keys
   server::ResponseWriter writer;
   MonotonicTime started;
+  /** The request's id (request_id.h): in the response's x-request-id, the log line, and sent
+   *  upstream as x-client-request-id. */
+  std::string request_id;
+  /** The client's W3C trace context (traceparent, tracestate), sent upstream as it came. */
+  std::vector<std::pair<std::string, std::string>> trace_headers;
+
+  /** Answers with `response`, carrying the request id. */
+  void respond(server::Response response);
+  /** The headers every attempt of this request carries upstream (RequestOptions::headers). */
+  std::vector<std::pair<std::string, std::string>> upstreamHeaders() const;
 };
 
 /** /v1/chat/completions (Dialect::OpenAI) or /v1/messages (Dialect::Anthropic). The request's

@@ -84,6 +84,7 @@ std::string Logger::quote(std::string_view value) {
 
 std::string Logger::formatRequest(const RequestRecord& r) {
   std::string out = "msg=request route=" + quote(r.route) + " status=" + std::to_string(r.status);
+  if (!r.request_id.empty()) out += " request_id=" + quote(r.request_id);
   if (!r.key_name.empty()) out += " key=" + quote(r.key_name);
   if (!r.alias.empty()) out += " alias=" + quote(r.alias);
   if (!r.deployment.empty()) out += " deployment=" + quote(r.deployment);

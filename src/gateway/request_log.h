@@ -31,6 +31,7 @@ struct RequestRecord {
   std::string_view alias;
   std::string_view deployment;
   std::string_view upstream_request_id;  // the serving provider's id for its reply, if it sent one
+  std::string_view request_id;           // the gateway's (or the client's) id of the request
   int attempts = 0;
   bool cache_hit = false;  // answered from the reply cache (logged as cache=hit)
   bool stream = false;

@@ -51,7 +51,7 @@ struct MockProvider::Call : std::enable_shared_from_this<Call> {
   std::optional<FaultRule> fault;
   std::optional<std::string> invalid;  // why the request could not be served (400)
   ChatPrompt prompt;
-  std::string anthropic_beta;  // the request's anthropic-beta header, for the request log
+  LoggedHeaders headers;  // for the request log
   MockReply reply;
   EmbeddingsPrompt embeddings;
   StreamScript script;
@@ -316,9 +316,11 @@ void MockProvider::handleModel(Endpoint endpoint, server::Request& request,
     }
   }
 
-  if (endpoint == Endpoint::Messages) {
-    if (auto beta = request.find("anthropic-beta"); beta != request.end()) {
-      call->anthropic_beta.assign(beta->value().data(), beta->value().size());
+  for (auto [name, out] : {std::pair{"anthropic-beta", &call->headers.anthropic_beta},
+                           std::pair{"x-client-request-id", &call->headers.client_request_id},
+                           std::pair{"traceparent", &call->headers.traceparent}}) {
+    if (auto it = request.find(name); it != request.end()) {
+      out->assign(it->value().data(), it->value().size());
     }
   }
 
@@ -368,7 +370,7 @@ void MockProvider::handleModel(Endpoint endpoint, server::Request& request,
   stats_.countOutcome(endpoint, slot);
   const std::string_view model =
       endpoint == Endpoint::Embeddings ? call->embeddings.model : call->prompt.model;
-  stats_.log(endpoint, model, call->prompt.last_user, status, fault_name, call->anthropic_beta);
+  stats_.log(endpoint, model, call->prompt.last_user, status, fault_name, std::move(call->headers));
 
   std::chrono::nanoseconds delay = latency_.alwaysZero() ? 0ns : latency_.sample(random());
   if (call->faultIs(FaultKind::SlowFirstByte)) delay += call->fault->delay;

@@ -45,9 +45,9 @@ void MockStats::countOutcome(Endpoint endpoint, int slot) {
 }
 
 void MockStats::log(Endpoint endpoint, std::string_view model, std::string_view prompt, int status,
-                    std::string_view fault, std::string_view anthropic_beta) {
-  Entry entry{0,      endpoint, std::string(model),         std::string(prompt),
-              status, fault,    std::string(anthropic_beta)};
+                    std::string_view fault, LoggedHeaders headers) {
+  Entry entry{0,      endpoint, std::string(model), std::string(prompt),
+              status, fault,    std::move(headers)};
   std::lock_guard lock(log_mu_);
   entry.seq = next_seq_++;
   if (log_.size() == RequestLogCapacity) log_.pop_front();
@@ -127,9 +127,13 @@ std::string MockStats::requestsJson() const {
     } else {
       appendJsonString(out, entry.fault);
     }
-    if (!entry.anthropic_beta.empty()) {
-      out.append(R"(,"anthropic_beta":)");
-      appendJsonString(out, entry.anthropic_beta);
+    for (const auto& [name, value] :
+         {std::pair{R"(,"anthropic_beta":)", &entry.headers.anthropic_beta},
+          std::pair{R"(,"client_request_id":)", &entry.headers.client_request_id},
+          std::pair{R"(,"traceparent":)", &entry.headers.traceparent}}) {
+      if (value->empty()) continue;
+      out.append(name);
+      appendJsonString(out, *value);
     }
     out.push_back('}');
   }

@@ -16,6 +16,13 @@
 
 namespace llmpool::mock {
 
+/** Request headers the request log shows, so tests can see what a client sent upstream. */
+struct LoggedHeaders {
+  std::string anthropic_beta;     // Anthropic beta features asked for
+  std::string client_request_id;  // x-client-request-id: the caller's id of the request
+  std::string traceparent;        // W3C trace context
+};
+
 class MockStats {
  public:
   /** Status slots: an HTTP status (100..599), or a connection-level outcome. */
@@ -35,9 +42,9 @@ class MockStats {
   void countOutcome(Endpoint endpoint, int slot);
   /** Appends to the request log; sequence numbers follow the order of these calls. `status` 0
    *  means no HTTP status was sent; `fault` names the fault kind applied, if any;
-   *  `anthropic_beta` is the request's anthropic-beta header ("" when it had none). */
+   *  `headers` are the request's headers worth showing ("" for those it did not have). */
   void log(Endpoint endpoint, std::string_view model, std::string_view prompt, int status,
-           std::string_view fault, std::string_view anthropic_beta = {});
+           std::string_view fault, LoggedHeaders headers = {});
 
   /** The /admin/stats body. connections_* count model connections (markModelConnection);
    *  tcp_connections_* are the server's raw counts, admin connections included. */
@@ -64,7 +71,7 @@ class MockStats {
     std::string prompt;
     int status;
     std::string_view fault;  // static strings only
-    std::string anthropic_beta;
+    LoggedHeaders headers;
   };
   mutable std::mutex log_mu_;
   std::deque<Entry> log_;  // guarded by log_mu_

@@ -9,6 +9,7 @@
 #include "providers/error_classifier.h"
 #include "providers/provider_codec.h"
 #include "providers/rate_limit_headers.h"
+#include "providers/wire_util.h"
 
 namespace llmpool::pool {
 namespace {
@@ -529,6 +530,9 @@ void ClientPoolImpl::sendAttempt(const std::shared_ptr<Call>& call, Deployment& 
     request = providers::encodeChat(d.endpoint, call->chat, model);
   }
   applyProviderSettings(request, d.provider, ps);
+  for (const auto& [name, value] : call->options.headers) {
+    providers::addHeaderUnlessSet(request.headers, name, value);
+  }
   const Duration left = call->deadline - now;
   const milliseconds attempt_timeout =
       call->options.attempt_timeout.value_or(d.provider.timeout.value_or(ps.request_timeout));

@@ -1222,5 +1222,54 @@ TEST(GatewayTest, AnAliasPatternServesEveryModelItMatches) {
                      .status);
 }
 
+// A request can be followed from the client through the gateway to the provider: its id comes
+// back in every answer and reaches the provider, with the client's trace context.
+TEST(GatewayTest, EveryAnswerCarriesTheRequestIdThatReachedTheProvider) {
+  MockProvider mock;
+  OneMockGateway g("pool: {health_checks: false}\n" + providersYaml({{"m", mock.port()}}) +
+                   "models:\n  chat:\n    - {provider: m, model: mock-model}\n"
+                   "gateway: {listen: \"127.0.0.1:0\", log_level: \"info\", keys: [sk-a]}\n");
+  ASSERT_GT(g.gw.port, 0);
+  const auto lastAtProvider = [&] {
+    return Json::parse(httpRequest(mock.port(), "GET", "/admin/requests").second)["requests"]
+        .back();
+  };
+  const std::string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  Reply mine = request(
+      g.gw.port, "POST", "/v1/chat/completions", chatBody("chat", "one"),
+      {"Authorization: Bearer sk-a", "X-Request-Id: client-req-42", "traceparent: " + traceparent});
+  ASSERT_EQ(200, mine.status);
+  EXPECT_EQ("client-req-42", mine.headers["x-request-id"]);
+  EXPECT_EQ("client-req-42", lastAtProvider().value("client_request_id", ""));
+  EXPECT_EQ(traceparent, lastAtProvider().value("traceparent", ""));
+
+  // Without one, the gateway makes one; streams, embeddings and errors carry theirs too.
+  Reply made = request(g.gw.port, "POST", "/v1/chat/completions", chatBody("chat", "two"),
+                       {"Authorization: Bearer sk-a"});
+  ASSERT_EQ(200, made.status);
+  ASSERT_EQ(36u, made.headers["x-request-id"].size()) << made.headers["x-request-id"];
+  EXPECT_EQ(made.headers["x-request-id"], lastAtProvider().value("client_request_id", ""));
+  EXPECT_EQ("", lastAtProvider().value("traceparent", ""));
+  Reply streamed = request(g.gw.port, "POST", "/v1/chat/completions",
+                           chatBody("chat", "three", true), {"Authorization: Bearer sk-a"});
+  EXPECT_EQ(36u, streamed.headers["x-request-id"].size());
+  EXPECT_EQ(streamed.headers["x-request-id"], lastAtProvider().value("client_request_id", ""));
+  Reply embedded = request(g.gw.port, "POST", "/v1/embeddings", R"({"model":"chat","input":"x"})",
+                           {"Authorization: Bearer sk-a", "x-request-id: emb-1"});
+  EXPECT_EQ("emb-1", embedded.headers["x-request-id"]);
+  EXPECT_EQ("emb-1", lastAtProvider().value("client_request_id", ""));
+  for (Reply error : {request(g.gw.port, "POST", "/v1/chat/completions", chatBody("nope", "x"),
+                              {"Authorization: Bearer sk-a", "x-request-id: err-404"}),
+                      request(g.gw.port, "POST", "/v1/chat/completions", chatBody("chat", "x"),
+                              {"Authorization: Bearer wrong", "x-request-id: err-401"})}) {
+    EXPECT_EQ("err-" + std::to_string(error.status), error.headers["x-request-id"]);
+  }
+  EXPECT_TRUE(eventually([&] {
+    const std::string log = readText(g.dir.file("gw.log"));
+    return log.find("request_id=client-req-42") != std::string::npos &&
+           log.find("request_id=err-401") != std::string::npos;
+  })) << readText(g.dir.file("gw.log"));
+}
+
 }  // namespace
 }  // namespace llmpool::testing
