@@ -71,6 +71,9 @@ class ClientPool : public ChatCompleter {
 
   /** True when every alias has at least one deployment whose breaker admits requests. */
   virtual bool ready() const = 0;
+  /** The aliases with no deployment whose breaker admits requests now (what makes ready()
+   *  false, unless the pool is stopping). */
+  virtual std::vector<std::string> unavailableAliases() const = 0;
 };
 
 }  // namespace llmpool

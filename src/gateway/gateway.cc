@@ -179,14 +179,17 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
     return answer(Route::Other, errorResponse(Dialect::OpenAI, e, ErrorOrigin::Gateway));
   }
   if (path == "/readyz") {
-    const bool ready = gen->pool->ready();
-    return answer(
-        Route::Readyz,
-        textResponse(ready ? 200 : 503,
-                     ready
-                         ? R"({"status":"ready"})"
-                         : R"({"status":"not_ready","reason":"an alias has no usable deployment"})",
-                     "application/json"));
+    if (gen->pool->ready()) {
+      return answer(Route::Readyz, textResponse(200, R"({"status":"ready"})", "application/json"));
+    }
+    // Which aliases, so whoever reads a failing probe knows where to look.
+    const std::vector<std::string> aliases = gen->pool->unavailableAliases();
+    Json body = {{"status", "not_ready"},
+                 {"reason", aliases.empty() ? "the gateway is stopping"
+                                            : "these aliases have no usable deployment (every "
+                                              "circuit breaker is open)"},
+                 {"aliases", aliases}};
+    return answer(Route::Readyz, textResponse(503, providers::dumpJson(body), "application/json"));
   }
   if (path == "/metrics") {
     std::string text;

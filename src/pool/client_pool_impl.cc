@@ -177,17 +177,19 @@ std::vector<std::string> ClientPoolImpl::aliases() const {
   return out;
 }
 
-bool ClientPoolImpl::ready() const {
-  if (stopping_) return false;
+bool ClientPoolImpl::ready() const { return !stopping_ && unavailableAliases().empty(); }
+
+std::vector<std::string> ClientPoolImpl::unavailableAliases() const {
   const MonotonicTime now = executor_.clock().now();
+  std::vector<std::string> out;
   for (const auto& [alias, route] : routes_) {
     bool usable = false;
     for (const auto& e : route) {
       usable = usable || !isOpen(e.deployment->breaker.state(now));
     }
-    if (!usable) return false;
+    if (!usable) out.push_back(alias);
   }
-  return true;
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ class ClientPoolImpl final : public ClientPool {
   void writeMetrics(std::string& out) const override;
   std::vector<std::string> aliases() const override;
   bool ready() const override;
+  std::vector<std::string> unavailableAliases() const override;
 
   /** Keeps an owner of the transport alive as long as the pool (used by ClientPool::create). */
   void holdResource(std::shared_ptr<void> resource) { resources_.push_back(std::move(resource)); }

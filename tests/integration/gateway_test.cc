@@ -1271,5 +1271,28 @@ TEST(GatewayTest, EveryAnswerCarriesTheRequestIdThatReachedTheProvider) {
   })) << readText(g.dir.file("gw.log"));
 }
 
+// A failing readiness probe says which aliases have no usable deployment.
+TEST(GatewayTest, ReadyzNamesTheAliasesWithoutAUsableDeployment) {
+  MockProvider failing;
+  MockProvider fine;
+  OneMockGateway g(
+      "pool:\n  health_checks: false\n  retry: {max_attempts: 1}\n"
+      "  circuit_breaker: {failure_threshold: 1, failure_threshold_min_rate: 0, "
+      "recovery_timeout: 1m}\n" +
+      providersYaml({{"bad", failing.port()}, {"good", fine.port()}}) +
+      "models:\n  chat:\n    - {provider: bad, model: m}\n"
+      "  other:\n    - {provider: good, model: m}\n"
+      "gateway: {listen: \"127.0.0.1:0\", log_level: \"off\"}\n");
+  ASSERT_GT(g.gw.port, 0);
+  EXPECT_EQ(200, request(g.gw.port, "GET", "/readyz").status);
+  ASSERT_EQ(200, failing.setFaults(R"({"faults":[{"kind":"status","status":500}]})"));
+  EXPECT_EQ(502, request(g.gw.port, "POST", "/v1/chat/completions", chatBody("chat", "x")).status);
+  Reply ready = request(g.gw.port, "GET", "/readyz");
+  EXPECT_EQ(503, ready.status);
+  const Json body = Json::parse(ready.body);
+  EXPECT_EQ("not_ready", body["status"]);
+  EXPECT_EQ(Json::array({"chat"}), body["aliases"]) << ready.body;
+}
+
 }  // namespace
 }  // namespace llmpool::testing
