@@ -83,6 +83,10 @@ struct ChatChoice {
   int index = 0;
   std::string role = "assistant";
   std::string content;
+  /** The model's reasoning, when the provider returns it: OpenAI-compatible servers'
+   *  `reasoning_content` (DeepSeek, vLLM, Ollama) or `reasoning`, Anthropic's thinking blocks.
+   *  Carried across dialects (docs/providers.md, "Reasoning"). */
+  std::string reasoning;
   std::vector<ToolCall> tool_calls;
   /** stop | length | tool_calls | content_filter | function_call */
   std::string finish_reason;
@@ -128,9 +132,10 @@ struct ChatChunk {
    *  stream's first chunk, the same for all of them. */
   int64_t created = 0;
   int index = 0;
-  std::string role;     // set on the first chunk of a choice
-  std::string content;  // text delta
-  Json tool_calls;      // OpenAI tool_calls delta array, or null
+  std::string role;       // set on the first chunk of a choice
+  std::string content;    // text delta
+  std::string reasoning;  // reasoning delta (ChatChoice::reasoning)
+  Json tool_calls;        // OpenAI tool_calls delta array, or null
   std::optional<std::string> finish_reason;
   std::optional<Usage> usage;  // the final usage chunk (OpenAI include_usage, Anthropic deltas)
   /** Filled by the pool on the first chunk it delivers: the deployment streaming the response

@@ -278,7 +278,8 @@ bool ChatExchange::onChunk(const ChatChunk& chunk) {
   const bool strip_usage = !client_usage;  // usage is always asked of the provider
   if (chunk.usage && strip_usage) {
     const bool usage_only = chunk.role.empty() && chunk.content.empty() &&
-                            chunk.tool_calls.is_null() && !chunk.finish_reason;
+                            chunk.reasoning.empty() && chunk.tool_calls.is_null() &&
+                            !chunk.finish_reason;
     if (usage_only) return true;
   }
   if (chunk.usage && !strip_usage) usage_sent = true;

@@ -195,6 +195,10 @@ std::string openaiCompletion(const WireContext& ctx, const MockReply& reply) {
   } else {
     appendJsonString(out, reply.text);
   }
+  if (!reply.thinking.empty()) {
+    out.append(R"(,"reasoning_content":)");
+    appendJsonString(out, reply.thinking);
+  }
   out.append(R"(,"refusal":null},"logprobs":)");
   out.append(reply.logprobs ? logprobsJson(reply) : "null");
   out.append(R"(,"finish_reason":)");
@@ -210,6 +214,12 @@ StreamScript openaiStream(const WireContext& ctx, const MockReply& reply, bool i
   script.events.reserve(reply.pieceCount() + 5);
   script.events.push_back(
       openaiDelta(ctx, R"({"role":"assistant","content":""})", "null", include_usage));
+  if (!reply.thinking.empty()) {
+    std::string delta = R"({"reasoning_content":)";
+    appendJsonString(delta, reply.thinking);
+    delta.push_back('}');
+    script.events.push_back(openaiDelta(ctx, delta, "null", include_usage));
+  }
   if (reply.tool_call) {
     // The call's id and name come first, with no arguments yet (as OpenAI streams them).
     std::string delta = R"({"tool_calls":[{"index":0,)";

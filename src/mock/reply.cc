@@ -107,6 +107,9 @@ class ChatRequestReader {
           out_.prompt_chars += countChars(value);
         } else if (key() == "tool_choice") {
           tool_choice_none_ = value == "none";
+        } else if (key() == "reasoning_effort" && !anthropic_) {
+          // As a reasoning model served OpenAI-style (DeepSeek, vLLM) answers: reasoning first.
+          out_.thinking = value != "none" && value != "minimal";
         }
         break;
       case Ctx::Message:
@@ -142,7 +145,8 @@ class ChatRequestReader {
         if (key() == "name") chosen_tool_ = value;
         break;
       case Ctx::Thinking:
-        if (key() == "type" && anthropic_) out_.thinking = value == "enabled";
+        // Anthropic's switch; OpenAI-compatible servers that reason on request take it too.
+        if (key() == "type") out_.thinking = value == "enabled";
         break;
       case Ctx::System:
         if (anthropic_) out_.prompt_chars += countChars(value);

@@ -24,9 +24,9 @@ struct ChatPrompt {
   int64_t prompt_chars = 0;  // characters of all message contents (Anthropic: plus `system`)
   std::optional<int64_t> max_tokens;  // max_completion_tokens, else max_tokens
   bool stream = false;
-  bool include_usage = false;   // stream_options.include_usage (OpenAI)
-  bool logprobs = false;        // logprobs: true (OpenAI): per-piece log probabilities
-  bool thinking = false;        // thinking.type == "enabled" (Anthropic): a thinking block first
+  bool include_usage = false;  // stream_options.include_usage (OpenAI)
+  bool logprobs = false;       // logprobs: true (OpenAI): per-piece log probabilities
+  bool thinking = false;  // thinking.type "enabled", or OpenAI reasoning_effort: reasoning first
   int64_t thinking_blocks = 0;  // thinking blocks handed back in the messages (Anthropic)
   // Function calling (docs/mock.md, "Tool calls"). Both stay empty unless the request offers
   // tools, so a request without tools is answered exactly as before they existed.

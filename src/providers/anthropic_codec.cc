@@ -261,6 +261,8 @@ Result<ChatResponse> parseResponse(const Json& body) {
     std::string type = stringOr(block, "type");
     if (type == "text") {
       choice.content += stringOr(block, "text");
+    } else if (type == "thinking") {
+      choice.reasoning += stringOr(block, "thinking");
     } else if (type == "tool_use") {
       ToolCall call;
       call.id = stringOr(block, "id");
@@ -269,7 +271,7 @@ Result<ChatResponse> parseResponse(const Json& body) {
       call.arguments = input != block.end() ? dumpJson(*input) : "{}";
       choice.tool_calls.push_back(std::move(call));
     }
-    // thinking, redacted_thinking, server tool blocks: no OpenAI equivalent, skipped.
+    // redacted_thinking (encrypted) and server tool blocks: no OpenAI equivalent, skipped.
   }
   choice.finish_reason = finishReasonFromStopReason(stringOr(body, "stop_reason"));
   response.choices.push_back(std::move(choice));

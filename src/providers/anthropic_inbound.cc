@@ -251,6 +251,11 @@ Json toAnthropicResponse(const ChatResponse& response) {
   std::string stop_reason;
   if (!response.choices.empty()) {
     const ChatChoice& choice = response.choices.front();
+    // Reasoning from another dialect has no signature: Anthropic would refuse the block handed
+    // back, but only an Anthropic provider checks it, and one never wrote this block.
+    if (!choice.reasoning.empty()) {
+      content.push_back({{"type", "thinking"}, {"thinking", choice.reasoning}, {"signature", ""}});
+    }
     if (!choice.content.empty()) content.push_back({{"type", "text"}, {"text", choice.content}});
     for (const auto& call : choice.tool_calls) {
       Json input = parseJsonBounded(call.arguments);

@@ -94,6 +94,12 @@ class AnthropicStreamDecoder final : public ChatStreamDecoder {
       } else if (block_type == "text") {
         std::string text = stringOr(*cb, "text");
         if (!text.empty()) emitText(std::move(text), emit);
+      } else if (block_type == "thinking") {
+        if (std::string thinking = stringOr(*cb, "thinking"); !thinking.empty()) {
+          ChatChunk chunk = make();
+          chunk.reasoning = std::move(thinking);
+          emit(std::move(chunk));
+        }
       }
       return {};
     }
@@ -112,8 +118,15 @@ class AnthropicStreamDecoder final : public ChatStreamDecoder {
             Json::array({{{"index", tool->second},
                           {"function", {{"arguments", stringOr(*delta, "partial_json")}}}}});
         emit(std::move(chunk));
+      } else if (delta_type == "thinking_delta") {
+        std::string thinking = stringOr(*delta, "thinking");
+        if (!thinking.empty()) {
+          ChatChunk chunk = make();
+          chunk.reasoning = std::move(thinking);
+          emit(std::move(chunk));
+        }
       }
-      // thinking_delta, signature_delta, citations_delta: no OpenAI equivalent.
+      // signature_delta, citations_delta: no OpenAI equivalent.
       return {};
     }
     if (type == "message_delta") {

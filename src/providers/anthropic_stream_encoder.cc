@@ -52,6 +52,18 @@ std::string AnthropicStreamEncoder::openTextBlock() {
   return out;
 }
 
+std::string AnthropicStreamEncoder::openThinkingBlock() {
+  std::string out = closeBlock();
+  block_ = Block::Thinking;
+  ++block_index_;
+  // No signature: the reasoning comes from a provider of another dialect, which signs nothing.
+  out += event("content_block_start",
+               {{"type", "content_block_start"},
+                {"index", block_index_},
+                {"content_block", {{"type", "thinking"}, {"thinking", ""}, {"signature", ""}}}});
+  return out;
+}
+
 std::string AnthropicStreamEncoder::openToolBlock(int tool_index, const std::string& id,
                                                   const std::string& name) {
   std::string out = closeBlock();
@@ -71,6 +83,13 @@ std::string AnthropicStreamEncoder::encode(const ChatChunk& chunk) {
   if (finished_) return {};
   std::string out;
   if (!started_) out += start(chunk);
+  if (!chunk.reasoning.empty()) {
+    if (block_ != Block::Thinking) out += openThinkingBlock();
+    out += event("content_block_delta",
+                 {{"type", "content_block_delta"},
+                  {"index", block_index_},
+                  {"delta", {{"type", "thinking_delta"}, {"thinking", chunk.reasoning}}}});
+  }
   if (!chunk.content.empty()) {
     if (block_ != Block::Text) out += openTextBlock();
     out += event("content_block_delta",

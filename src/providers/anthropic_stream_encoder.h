@@ -35,11 +35,12 @@ class AnthropicStreamEncoder {
   static std::string pingEvent();
 
  private:
-  enum class Block { None, Text, Tool };
+  enum class Block { None, Text, Tool, Thinking };
 
   std::string start(const ChatChunk& chunk);
   std::string closeBlock();
   std::string openTextBlock();
+  std::string openThinkingBlock();
   std::string openToolBlock(int tool_index, const std::string& id, const std::string& name);
 
   bool started_ = false;

@@ -259,6 +259,7 @@ Result<ChatResponse> parseResponse(const Json& body) {
         return fail(ErrorCode::Protocol, where + ".message.content: unexpected type");
       }
     }
+    choice.reasoning = reasoningOf(*message);
     auto tool_calls =
         parseToolCalls(message->contains("tool_calls") ? (*message)["tool_calls"] : Json(),
                        where + ".message.tool_calls");
@@ -310,6 +311,8 @@ bool readChoice(JsonReader& r, ChatChoice& choice) {
           bit = 2;
         } else if (name == "tool_calls") {
           bit = 4;
+        } else if (name == "reasoning_content" || name == "reasoning") {
+          bit = name == "reasoning_content" ? 8 : 16;
         }
         if (bit & seen_in_message) return false;
         seen_in_message |= bit;
@@ -328,6 +331,17 @@ bool readChoice(JsonReader& r, ChatChoice& choice) {
             if (!r.readNull()) return false;
           } else if (!r.enterArray() || r.nextElement()) {
             return false;  // tool calls present: the DOM path reads them
+          }
+        } else if (bit == 8 || bit == 16) {
+          // Reasoning: a string, or null; anything else (a structured form) is the DOM path's.
+          if (r.peek() == JsonReader::Kind::Null) {
+            if (!r.readNull()) return false;
+          } else if (r.peek() != JsonReader::Kind::String) {
+            return false;
+          } else if (bit == 16 && !choice.reasoning.empty()) {
+            if (!r.skipValue()) return false;  // reasoning_content came first and wins
+          } else if (!r.readString(choice.reasoning)) {
+            return false;
           }
         } else if (!r.skipValue()) {
           return false;

@@ -162,6 +162,7 @@ Json choiceMessage(const ChatChoice& choice) {
     message["content"] = choice.content;
   }
   message["refusal"] = nullptr;
+  if (!choice.reasoning.empty()) message["reasoning_content"] = choice.reasoning;
   if (!choice.tool_calls.empty())
     message["tool_calls"] = openai::toolCallsToJson(choice.tool_calls);
   return message;
@@ -290,13 +291,14 @@ Json toOpenAIChunk(const ChatChunk& chunk) {
               {"created", chunk.created},
               {"model", chunk.model}};
   bool usage_only = chunk.usage && chunk.role.empty() && chunk.content.empty() &&
-                    chunk.tool_calls.is_null() && !chunk.finish_reason;
+                    chunk.reasoning.empty() && chunk.tool_calls.is_null() && !chunk.finish_reason;
   if (usage_only) {
     out["choices"] = Json::array();
   } else {
     Json delta = Json::object();
     if (!chunk.role.empty()) delta["role"] = chunk.role;
     if (!chunk.content.empty() || !chunk.role.empty()) delta["content"] = chunk.content;
+    if (!chunk.reasoning.empty()) delta["reasoning_content"] = chunk.reasoning;
     if (!chunk.tool_calls.is_null()) delta["tool_calls"] = chunk.tool_calls;
     out["choices"] = Json::array(
         {{{"index", chunk.index},

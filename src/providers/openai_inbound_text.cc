@@ -162,6 +162,10 @@ std::string openAIChatResponseText(const ChatResponse& response) {
     }
     w.key("refusal");
     w.null();
+    if (!choice.reasoning.empty()) {
+      w.key("reasoning_content");
+      w.string(choice.reasoning);
+    }
     if (!choice.tool_calls.empty()) {
       w.key("tool_calls");
       openai::writeToolCalls(w, choice.tool_calls);

@@ -76,6 +76,7 @@ class OpenAIStreamDecoder final : public ChatStreamDecoder {
         if (auto delta = c.find("delta"); delta != c.end() && delta->is_object()) {
           chunk.role = stringOr(*delta, "role");
           chunk.content = stringOr(*delta, "content");
+          chunk.reasoning = reasoningOf(*delta);
           if (auto tc = delta->find("tool_calls"); tc != delta->end() && tc->is_array()) {
             chunk.tool_calls = *tc;
           }
@@ -83,8 +84,8 @@ class OpenAIStreamDecoder final : public ChatStreamDecoder {
         if (auto fr = c.find("finish_reason"); fr != c.end() && fr->is_string()) {
           chunk.finish_reason = fr->get<std::string>();
         }
-        bool empty = chunk.role.empty() && chunk.content.empty() && chunk.tool_calls.is_null() &&
-                     !chunk.finish_reason;
+        bool empty = chunk.role.empty() && chunk.content.empty() && chunk.reasoning.empty() &&
+                     chunk.tool_calls.is_null() && !chunk.finish_reason;
         if (!empty) chunks.push_back(std::move(chunk));
       }
     }

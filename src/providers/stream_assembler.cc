@@ -23,13 +23,17 @@ void StreamAssembler::add(const ChatChunk& chunk) {
     response_.usage = *chunk.usage;
     has_usage_ = true;
   }
-  bool usage_only = chunk.role.empty() && chunk.content.empty() && chunk.tool_calls.is_null() &&
-                    !chunk.finish_reason;
+  bool usage_only = chunk.role.empty() && chunk.content.empty() && chunk.reasoning.empty() &&
+                    chunk.tool_calls.is_null() && !chunk.finish_reason;
   if (usage_only) return;
   ChatChoice& c = choice(chunk.index);
   if (!chunk.role.empty()) c.role = chunk.role;
   if (!chunk.content.empty()) {
     c.content += chunk.content;
+    has_output_ = true;
+  }
+  if (!chunk.reasoning.empty()) {
+    c.reasoning += chunk.reasoning;
     has_output_ = true;
   }
   if (chunk.tool_calls.is_array()) {

@@ -90,6 +90,11 @@ std::string stringOr(const Json& object, const char* key) {
   return it->get<std::string>();
 }
 
+std::string reasoningOf(const Json& message) {
+  std::string text = stringOr(message, "reasoning_content");
+  return text.empty() ? stringOr(message, "reasoning") : text;
+}
+
 std::optional<ToolCallDelta> readToolCallDelta(const Json& delta) {
   if (!delta.is_object()) return std::nullopt;
   ToolCallDelta out;

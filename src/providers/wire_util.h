@@ -33,6 +33,10 @@ std::string dumpJson(const Json& value);
 /** A JSON value's string, or "" when it is not a string. */
 std::string stringOr(const Json& object, const char* key);
 
+/** The reasoning in an OpenAI-dialect message or delta: `reasoning_content` (DeepSeek, vLLM,
+ *  Ollama), else `reasoning` (OpenRouter, some vLLM versions), when a string; else "". */
+std::string reasoningOf(const Json& message);
+
 /** One element of an OpenAI `tool_calls` delta array: the call's index (0 when absent), and the
  *  id, name and arguments fragment it carries ("" when absent). */
 struct ToolCallDelta {

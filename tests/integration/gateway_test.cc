@@ -732,7 +732,7 @@ TEST(GatewayTest, AnAnthropicStreamArrivesAsTheProviderSentIt) {
     ASSERT_EQ(1u, event.data["choices"].size()) << event.data;
     const Json& choice = event.data["choices"][0];
     EXPECT_TRUE(choice["delta"].contains("role") || choice["delta"].contains("content") ||
-                !choice["finish_reason"].is_null())
+                choice["delta"].contains("reasoning_content") || !choice["finish_reason"].is_null())
         << event.data;
     if (choice["delta"].contains("content")) content += choice["delta"]["content"];
   }
@@ -1292,6 +1292,69 @@ TEST(GatewayTest, ReadyzNamesTheAliasesWithoutAUsableDeployment) {
   const Json body = Json::parse(ready.body);
   EXPECT_EQ("not_ready", body["status"]);
   EXPECT_EQ(Json::array({"chat"}), body["aliases"]) << ready.body;
+}
+
+// Reasoning crosses dialects: an Anthropic client of an OpenAI-compatible reasoning server gets
+// thinking blocks, an OpenAI client of Claude gets reasoning_content; streamed or not.
+TEST(GatewayTest, ReasoningReachesClientsOfTheOtherDialect) {
+  MockProvider mock;
+  const std::string thinking_text = "mock thinking (earlier thinking blocks: 0)";
+  {
+    OneMockGateway g(mock.port());  // an OpenAI-dialect provider
+    ASSERT_GT(g.gw.port, 0);
+    Json ask = {{"model", "chat"},
+                {"max_tokens", 64},
+                {"thinking", {{"type", "enabled"}, {"budget_tokens", 1024}}},
+                {"messages", {{{"role", "user"}, {"content", "one two"}}}}};
+    Reply whole = request(g.gw.port, "POST", "/v1/messages", ask.dump());
+    ASSERT_EQ(200, whole.status) << whole.body;
+    const Json message = Json::parse(whole.body);
+    ASSERT_EQ(2u, message["content"].size()) << whole.body;
+    EXPECT_EQ("thinking", message["content"][0]["type"]);
+    EXPECT_EQ(thinking_text, message["content"][0]["thinking"]);
+    EXPECT_EQ("text", message["content"][1]["type"]);
+
+    ask["stream"] = true;
+    Reply streamed = request(g.gw.port, "POST", "/v1/messages", ask.dump());
+    ASSERT_EQ(200, streamed.status);
+    std::string thought;
+    int thinking_index = -1;
+    int text_index = -1;
+    for (const auto& e : sseEvents(unframed(streamed))) {
+      if (e.name == "content_block_start" && e.data["content_block"]["type"] == "thinking")
+        thinking_index = e.data["index"];
+      if (e.name == "content_block_start" && e.data["content_block"]["type"] == "text")
+        text_index = e.data["index"];
+      if (e.name == "content_block_delta" && e.data["delta"]["type"] == "thinking_delta")
+        thought += e.data["delta"]["thinking"].get<std::string>();
+    }
+    EXPECT_EQ(thinking_text, thought) << unframed(streamed);
+    EXPECT_EQ(0, thinking_index);
+    EXPECT_EQ(1, text_index);
+  }
+  {
+    OneMockGateway g(anthropicMockConfig(mock.port()));  // Claude behind an OpenAI client
+    ASSERT_GT(g.gw.port, 0);
+    Json ask = {{"model", "chat"},
+                {"max_tokens", 64},
+                {"thinking", {{"type", "enabled"}, {"budget_tokens", 1024}}},
+                {"messages", {{{"role", "user"}, {"content", "one two"}}}}};
+    Reply whole = request(g.gw.port, "POST", "/v1/chat/completions", ask.dump());
+    ASSERT_EQ(200, whole.status) << whole.body;
+    const Json message = Json::parse(whole.body)["choices"][0]["message"];
+    EXPECT_EQ(thinking_text, message.value("reasoning_content", "")) << whole.body;
+    EXPECT_FALSE(message["content"].get<std::string>().empty());
+
+    ask["stream"] = true;
+    Reply streamed = request(g.gw.port, "POST", "/v1/chat/completions", ask.dump());
+    ASSERT_EQ(200, streamed.status);
+    std::string thought;
+    for (const auto& e : sseEvents(unframed(streamed))) {
+      if (!e.data.is_object() || !e.data.contains("choices") || e.data["choices"].empty()) continue;
+      thought += e.data["choices"][0]["delta"].value("reasoning_content", "");
+    }
+    EXPECT_EQ(thinking_text, thought) << unframed(streamed);
+  }
 }
 
 }  // namespace

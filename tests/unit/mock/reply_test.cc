@@ -254,7 +254,7 @@ TEST(MockWireTest, AnthropicThinkingComesFirstWhenAskedAndCountsTheBlocksHandedB
   EXPECT_EQ(script.content_count, reply.pieceCount());
   EXPECT_NE(script.events[script.first_content].find("text_delta"), std::string::npos);
 
-  // Not asked (or asked of the OpenAI endpoint, which has no such field): no thinking.
+  // Not asked: no thinking.
   auto plain = *parseChatRequest(
       R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"c"}]})",
       Endpoint::Messages);
@@ -263,10 +263,20 @@ TEST(MockWireTest, AnthropicThinkingComesFirstWhenAskedAndCountsTheBlocksHandedB
                                     R"("disabled"},"messages":[{"role":"user","content":"c"}]})",
                                     Endpoint::Messages);
   EXPECT_TRUE(deriveReply(disabled).thinking.empty());
+  // The OpenAI endpoint reasons when asked either way, as OpenAI-compatible reasoning servers do.
   auto openai = *parseChatRequest(R"({"model":"m","thinking":{"type":"enabled"},)"
                                   R"("messages":[{"role":"user","content":"c"}]})",
                                   Endpoint::ChatCompletions);
-  EXPECT_TRUE(deriveReply(openai).thinking.empty());
+  EXPECT_EQ(thinkingText(0), deriveReply(openai).thinking);
+  for (const auto& [effort, reasons] : {std::pair{"high", true}, std::pair{"low", true},
+                                        std::pair{"minimal", false}, std::pair{"none", false}}) {
+    auto r = *parseChatRequest(std::string(R"({"model":"m","reasoning_effort":")") + effort +
+                                   R"(","messages":[{"role":"user","content":"c"}]})",
+                               Endpoint::ChatCompletions);
+    EXPECT_EQ(reasons, !deriveReply(r).thinking.empty()) << effort;
+  }
+  const std::string body = openaiCompletion(WireContext{}, deriveReply(openai));
+  EXPECT_NE(std::string::npos, body.find(R"("reasoning_content":"mock thinking)")) << body;
 }
 
 TEST(MockWireTest, Base64MatchesRfc4648) {
