@@ -407,6 +407,41 @@ test('anthropic: streaming message', { timeout: 15000 }, async () => {
   assert.ok(final.usage.output_tokens > 0);
 });
 
+test('anthropic: an OpenAI-dialect reasoning server\'s reasoning arrives as thinking', { timeout: 15000 },
+  async () => {
+    const client = anthropic(gateway.port);  // the mock behind it speaks OpenAI's dialect
+    const ask = {
+      model: 'chat', max_tokens: 64, thinking: { type: 'enabled', budget_tokens: 1024 },
+      messages: [{ role: 'user', content: 'why?' }],
+    };
+    const whole = await client.messages.create(ask);
+    assert.equal(whole.content[0].type, 'thinking');
+    assert.equal(whole.content[0].thinking, 'mock thinking (earlier thinking blocks: 0)');
+    assert.equal(whole.content[1].text, 'mock reply: why?');
+    let thinkingDeltas = 0;
+    const stream = client.messages.stream(ask);
+    stream.on('thinking', () => { thinkingDeltas += 1; });
+    const final = await stream.finalMessage();
+    assert.ok(thinkingDeltas > 0, 'thinking deltas reached the SDK');
+    assert.equal(final.content[0].thinking, 'mock thinking (earlier thinking blocks: 0)');
+    assert.equal(final.content[1].text, 'mock reply: why?');
+  });
+
+test('openai: Claude\'s thinking arrives as reasoning_content', { timeout: 15000 }, async () => {
+  const client = openai(claudeGateway.port);
+  const ask = {
+    model: 'chat', max_tokens: 64, messages: [{ role: 'user', content: 'why?' }],
+    thinking: { type: 'enabled', budget_tokens: 1024 },  // Anthropic's switch, passed on
+  };
+  const whole = await client.chat.completions.create(ask);
+  assert.equal(whole.choices[0].message.reasoning_content,
+    'mock thinking (earlier thinking blocks: 0)');
+  let reasoning = '';
+  const stream = await client.chat.completions.create({ ...ask, stream: true });
+  for await (const chunk of stream) reasoning += chunk.choices[0]?.delta?.reasoning_content ?? '';
+  assert.equal(reasoning, 'mock thinking (earlier thinking blocks: 0)');
+});
+
 test('anthropic: streamed thinking, handed back on the next turn', { timeout: 15000 }, async () => {
   const client = anthropic(claudeGateway.port);
   const thinking = { type: 'enabled', budget_tokens: 1024 };
