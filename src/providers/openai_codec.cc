@@ -38,6 +38,11 @@ Json toolCallsToJson(const std::vector<ToolCall>& calls) {
   return out;
 }
 
+bool refusesUnknownParameters(const Endpoint& endpoint) {
+  return endpoint.kind == ProviderKind::Azure ||
+         endpoint.base_url.find("api.openai.com") != std::string::npos;
+}
+
 std::string_view maxTokensField(const Endpoint& endpoint) {
   if (endpoint.kind == ProviderKind::Azure) {
     // max_completion_tokens arrived in later Azure api-versions; older ones reject it, and every
@@ -124,7 +129,8 @@ void writeToolCalls(JsonWriter& w, const std::vector<ToolCall>& calls) {
 }
 
 std::string requestBody(const ChatRequest& request, std::string_view model,
-                        std::string_view max_tokens_field, bool force_stream_usage) {
+                        std::string_view max_tokens_field, bool force_stream_usage,
+                        bool with_extra) {
   std::string out;
   out.reserve(256);
   JsonWriter w(out);
@@ -189,7 +195,7 @@ std::string requestBody(const ChatRequest& request, std::string_view model,
       w.endObject();
     }
   }
-  if (request.extra.is_object()) {
+  if (with_extra && request.extra.is_object()) {
     for (const auto& [name, value] : request.extra.items()) {
       // Known fields above win: extra only carries what ChatRequest has no field for.
       if (written.contains(name)) continue;

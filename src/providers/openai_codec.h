@@ -14,9 +14,15 @@
 namespace llmpool::providers::openai {
 
 /** The request body's JSON text. `max_tokens_field` is "max_tokens" or "max_completion_tokens".
- *  Written directly (no DOM): known fields in the order OpenAI's SDKs send them, then `extra`. */
+ *  Written directly (no DOM): known fields in the order OpenAI's SDKs send them, then `extra`
+ *  unless `with_extra` is false. */
 std::string requestBody(const ChatRequest& request, std::string_view model,
-                        std::string_view max_tokens_field, bool force_stream_usage);
+                        std::string_view max_tokens_field, bool force_stream_usage,
+                        bool with_extra = true);
+
+/** True for OpenAI's own API and Azure OpenAI, which refuse parameters they do not know (other
+ *  OpenAI-compatible servers ignore them or, like vLLM, take extra sampling parameters). */
+bool refusesUnknownParameters(const Endpoint& endpoint);
 
 /** Which field carries the token limit for this endpoint (see docs/providers.md). */
 std::string_view maxTokensField(const Endpoint& endpoint);

@@ -99,7 +99,12 @@ std::string openAIChatBody(const Endpoint& endpoint, const ChatRequest& request,
         forwardedOpenAIBody(request.source_body, request, upstream_model, max_tokens_field);
     if (forwarded) return std::move(*forwarded);
   }
-  return openai::requestBody(request, upstream_model, max_tokens_field, true);
+  // An Anthropic client's other top-level fields (thinking, top_k, container, ...) are
+  // Anthropic's parameters: a self-hosted OpenAI-compatible server may take them (vLLM takes
+  // top_k, reasoning servers take thinking), OpenAI and Azure refuse the whole request for them.
+  const bool with_extra = request.source_dialect != WireDialect::Anthropic ||
+                          !openai::refusesUnknownParameters(endpoint);
+  return openai::requestBody(request, upstream_model, max_tokens_field, true, with_extra);
 }
 
 std::string anthropicChatBody(const ChatRequest& request, std::string_view upstream_model) {

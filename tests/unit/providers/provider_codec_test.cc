@@ -86,6 +86,33 @@ TEST(OpenAIEncodeTest, CompatibleServerGetsMaxTokensAndNoAuthWithoutKey) {
   EXPECT_EQ(b["stream_options"]["include_usage"], true);  // the pool always wants usage
 }
 
+// Claude Code and other Anthropic clients send Anthropic-only parameters; OpenAI's API and Azure
+// refuse a request with a parameter they do not know, self-hosted servers may use them.
+TEST(OpenAIEncodeTest, AnAnthropicClientsOwnParametersGoOnlyWhereTheyAreTaken) {
+  ChatRequest req = sampleRequest();
+  req.source_dialect = WireDialect::Anthropic;
+  req.extra = Json::parse(R"({"thinking":{"type":"enabled","budget_tokens":1024},"top_k":5})");
+  for (const Endpoint& strict :
+       {Endpoint{ProviderKind::OpenAI, "https://api.openai.com/v1", "k", "", {}},
+        Endpoint{ProviderKind::Azure, "https://x.openai.azure.com", "k", "", {}}}) {
+    Json b = bodyOf(encodeChat(strict, req, "gpt-4.1"));
+    EXPECT_FALSE(b.contains("thinking")) << strict.base_url;
+    EXPECT_FALSE(b.contains("top_k")) << strict.base_url;
+    EXPECT_EQ(b["messages"], bodyOf(encodeChat(strict, sampleRequest(), "gpt-4.1"))["messages"]);
+  }
+  Json local = bodyOf(encodeChat(
+      Endpoint{ProviderKind::OpenAI, "http://127.0.0.1:8000/v1", "", "", {}}, req, "qwen3"));
+  EXPECT_EQ(5, local["top_k"]);
+  EXPECT_EQ("enabled", local["thinking"]["type"]);
+  // An OpenAI client's own extra parameters go to OpenAI as they came.
+  req.source_dialect = WireDialect::None;
+  req.extra = Json::parse(R"({"prediction":{"type":"content","content":"x"}})");
+  EXPECT_TRUE(
+      bodyOf(encodeChat(Endpoint{ProviderKind::OpenAI, "https://api.openai.com/v1", "k", "", {}},
+                        req, "gpt-4.1"))
+          .contains("prediction"));
+}
+
 TEST(OpenAIEncodeTest, ContentPartsPassThrough) {
   ChatRequest req;
   ChatMessage m{.role = "user", .content = "look"};
