@@ -383,6 +383,18 @@ std::string messageItemIdFor(std::string_view provider_id) {
 
 std::string functionCallItemIdFor(std::string_view call_id) { return "fc_" + idSuffix(call_id); }
 
+std::string reasoningItemIdFor(std::string_view provider_id) {
+  return "rs_" + idSuffix(provider_id);
+}
+
+Json reasoningItem(std::string id, const std::string& text) {
+  return {{"type", "reasoning"},
+          {"id", std::move(id)},
+          {"summary", Json::array()},
+          {"content", {{{"type", "reasoning_text"}, {"text", text}}}},
+          {"status", "completed"}};
+}
+
 Json responsesUsage(const Usage& usage) {
   return {
       {"input_tokens", usage.prompt_tokens},
@@ -422,6 +434,9 @@ Json toResponsesResponse(const ChatResponse& response, const Json& echo) {
   if (!response.choices.empty()) {
     const ChatChoice& choice = response.choices.front();
     finish_reason = choice.finish_reason;
+    if (!choice.reasoning.empty()) {
+      output.push_back(reasoningItem(reasoningItemIdFor(response.id), choice.reasoning));
+    }
     if (!choice.content.empty()) {
       output.push_back({{"type", "message"},
                         {"id", messageItemIdFor(response.id)},

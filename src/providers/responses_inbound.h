@@ -36,6 +36,11 @@ Json responsesEcho(const Json& body);
 std::string responseIdFor(std::string_view provider_id);
 std::string messageItemIdFor(std::string_view provider_id);
 std::string functionCallItemIdFor(std::string_view call_id);
+/** "rs_" + the provider's reply id: the id of a reply's reasoning item. */
+std::string reasoningItemIdFor(std::string_view provider_id);
+/** A completed reasoning item with `text` as its one reasoning_text part (what OpenAI returns
+ *  for open-weight models' raw reasoning; summaries are not made here). */
+Json reasoningItem(std::string id, const std::string& text);
 
 /** A Response's `usage`: input/output/total tokens with their (zero) details. */
 Json responsesUsage(const Usage& usage);

@@ -14,6 +14,14 @@ std::string ResponsesStreamEncoder::event(std::string_view type, Json data) {
 
 Json ResponsesStreamEncoder::itemJson(const Item& item) const {
   const char* status = item.done ? "completed" : "in_progress";
+  if (item.reasoning) {
+    if (item.done) return reasoningItem(item.id, item.text);
+    return {{"type", "reasoning"},
+            {"id", item.id},
+            {"summary", Json::array()},
+            {"content", Json::array()},
+            {"status", status}};
+  }
   if (item.function_call) {
     return {{"type", "function_call"}, {"id", item.id},          {"call_id", item.call_id},
             {"name", item.name},       {"arguments", item.text}, {"status", status}};
@@ -44,6 +52,7 @@ std::string ResponsesStreamEncoder::start(const ChatChunk& chunk) {
   started_ = true;
   id_ = responseIdFor(chunk.id);
   message_id_ = messageItemIdFor(chunk.id);
+  reasoning_id_ = reasoningItemIdFor(chunk.id);
   model_ = chunk.model;
   created_ = chunk.created;
   std::string out = event("response.created", {{"response", response("in_progress")}});
@@ -61,6 +70,15 @@ std::string ResponsesStreamEncoder::closeItem() {
   if (item.function_call) {
     out += event("response.function_call_arguments.done",
                  {{"item_id", item.id}, {"output_index", index}, {"arguments", item.text}});
+  } else if (item.reasoning) {
+    out += event(
+        "response.reasoning_text.done",
+        {{"item_id", item.id}, {"output_index", index}, {"content_index", 0}, {"text", item.text}});
+    out += event("response.content_part.done",
+                 {{"item_id", item.id},
+                  {"output_index", index},
+                  {"content_index", 0},
+                  {"part", {{"type", "reasoning_text"}, {"text", item.text}}}});
   } else {
     Json part = {{"type", "output_text"}, {"text", item.text}, {"annotations", Json::array()}};
     out += event("response.output_text.done", {{"item_id", item.id},
@@ -77,11 +95,21 @@ std::string ResponsesStreamEncoder::closeItem() {
   return out;
 }
 
+bool ResponsesStreamEncoder::hasItem(Kind kind) const {
+  for (const Item& item : items_) {
+    const bool message = !item.function_call && !item.reasoning;
+    if ((kind == Kind::Message && message) || (kind == Kind::Reasoning && item.reasoning)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string ResponsesStreamEncoder::openMessage() {
   std::string out = closeItem();
   Item item;
   // A second message item (text after a tool call) needs an id of its own.
-  item.id = message_id_ + (items_.empty() ? "" : "_" + std::to_string(items_.size()));
+  item.id = message_id_ + (hasItem(Kind::Message) ? "_" + std::to_string(items_.size()) : "");
   items_.push_back(std::move(item));
   open_ = static_cast<int>(items_.size()) - 1;
   out += event("response.output_item.added",
@@ -91,6 +119,23 @@ std::string ResponsesStreamEncoder::openMessage() {
                 {"output_index", open_},
                 {"content_index", 0},
                 {"part", {{"type", "output_text"}, {"text", ""}, {"annotations", Json::array()}}}});
+  return out;
+}
+
+std::string ResponsesStreamEncoder::openReasoning() {
+  std::string out = closeItem();
+  Item item;
+  item.reasoning = true;
+  item.id = reasoning_id_ + (hasItem(Kind::Reasoning) ? "_" + std::to_string(items_.size()) : "");
+  items_.push_back(std::move(item));
+  open_ = static_cast<int>(items_.size()) - 1;
+  out += event("response.output_item.added",
+               {{"output_index", open_}, {"item", itemJson(items_.back())}});
+  out +=
+      event("response.content_part.added", {{"item_id", items_.back().id},
+                                            {"output_index", open_},
+                                            {"content_index", 0},
+                                            {"part", {{"type", "reasoning_text"}, {"text", ""}}}});
   return out;
 }
 
@@ -117,8 +162,18 @@ std::string ResponsesStreamEncoder::encode(const ChatChunk& chunk) {
   if (finished_) return {};
   std::string out;
   if (!started_) out += start(chunk);
+  if (!chunk.reasoning.empty()) {
+    if (open_ < 0 || !items_[static_cast<size_t>(open_)].reasoning) out += openReasoning();
+    Item& item = items_[static_cast<size_t>(open_)];
+    item.text += chunk.reasoning;
+    out += event("response.reasoning_text.delta", {{"item_id", item.id},
+                                                   {"output_index", open_},
+                                                   {"content_index", 0},
+                                                   {"delta", chunk.reasoning}});
+  }
   if (!chunk.content.empty()) {
-    if (open_ < 0 || items_[static_cast<size_t>(open_)].function_call) out += openMessage();
+    const Item* open = open_ < 0 ? nullptr : &items_[static_cast<size_t>(open_)];
+    if (!open || open->function_call || open->reasoning) out += openMessage();
     Item& item = items_[static_cast<size_t>(open_)];
     item.text += chunk.content;
     out += event("response.output_text.delta", {{"item_id", item.id},

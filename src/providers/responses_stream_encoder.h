@@ -37,6 +37,7 @@ class ResponsesStreamEncoder {
  private:
   struct Item {
     bool function_call = false;
+    bool reasoning = false;  // a reasoning item (one reasoning_text part)
     std::string id;
     std::string call_id;
     std::string name;
@@ -48,6 +49,9 @@ class ResponsesStreamEncoder {
   std::string start(const ChatChunk& chunk);
   std::string closeItem();
   std::string openMessage();
+  std::string openReasoning();
+  enum class Kind { Message, Reasoning };
+  bool hasItem(Kind kind) const;  // an item of that kind was opened already
   std::string openFunctionCall(int tool_index, std::string call_id, std::string name);
   Json itemJson(const Item& item) const;
   Json response(std::string_view status) const;
@@ -58,6 +62,7 @@ class ResponsesStreamEncoder {
   int64_t sequence_ = 0;
   std::string id_;
   std::string message_id_;
+  std::string reasoning_id_;
   std::string model_;
   int64_t created_ = 0;
   std::vector<Item> items_;

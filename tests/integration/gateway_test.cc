@@ -1043,12 +1043,6 @@ TEST(GatewayTest, RepeatedRequestsAreAnsweredFromTheCache) {
   EXPECT_NE(std::string::npos, metrics.find("llmpool_gateway_cache_entries 7")) << metrics;
 }
 
-}  // namespace
-}  // namespace llmpool::testing
-
-namespace llmpool::testing {
-namespace {
-
 TEST(GatewayTest, AKeysBudgetIsEnforcedAndOutlivesARestart) {
   MockProvider mock;
   TempDir dir;

@@ -442,6 +442,23 @@ test('openai: Claude\'s thinking arrives as reasoning_content', { timeout: 15000
   assert.equal(reasoning, 'mock thinking (earlier thinking blocks: 0)');
 });
 
+test('openai responses: a reasoning server\'s reasoning arrives as a reasoning item', { timeout: 15000 },
+  async () => {
+    const client = openai(gateway.port);  // reasoning.effort reaches the provider as reasoning_effort
+    const ask = { model: 'chat', input: 'why?', reasoning: { effort: 'high' } };
+    const whole = await client.responses.create(ask);
+    assert.equal(whole.output[0].type, 'reasoning');
+    assert.equal(whole.output[0].content[0].text, 'mock thinking (earlier thinking blocks: 0)');
+    assert.equal(whole.output_text, 'mock reply: why?');
+    const stream = client.responses.stream(ask);
+    let deltas = 0;
+    stream.on('response.reasoning_text.delta', () => { deltas += 1; });
+    const final = await stream.finalResponse();
+    assert.ok(deltas > 0);
+    assert.equal(final.output[0].content[0].text, 'mock thinking (earlier thinking blocks: 0)');
+    assert.equal(final.output[1].content[0].text, 'mock reply: why?');  // no output_text here
+  });
+
 test('anthropic: streamed thinking, handed back on the next turn', { timeout: 15000 }, async () => {
   const client = anthropic(claudeGateway.port);
   const thinking = { type: 'enabled', budget_tokens: 1024 };

@@ -177,6 +177,17 @@ ChatResponse reply(std::string content, std::string finish_reason) {
   return r;
 }
 
+TEST(ToResponsesResponseTest, ReasoningIsAReasoningItemFirst) {
+  ChatResponse r = reply("42", "stop");
+  r.choices[0].reasoning = "six times seven";
+  Json out = toResponsesResponse(r, responsesEcho(Json::parse(R"({"model":"chat","input":"x"})")));
+  ASSERT_EQ(out["output"].size(), 2u);
+  EXPECT_EQ(out["output"][0], Json::parse(R"({"type":"reasoning","id":"rs_chatcmpl-42",
+      "summary":[],"content":[{"type":"reasoning_text","text":"six times seven"}],
+      "status":"completed"})"));
+  EXPECT_EQ(out["output"][1]["type"], "message");
+}
+
 TEST(ToResponsesResponseTest, TextThenFunctionCallItemsWithUsage) {
   ChatResponse r = reply("Let me check.", "tool_calls");
   r.choices[0].tool_calls.push_back(ToolCall{"call_9", "function", "weather", R"({"c":1})"});

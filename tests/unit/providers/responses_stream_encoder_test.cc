@@ -150,6 +150,40 @@ TEST(ResponsesStreamEncoderTest, ToolCallsAreFunctionCallItemsAfterTheText) {
   EXPECT_EQ(ev.back().data["response"]["status"], "completed");
 }
 
+TEST(ResponsesStreamEncoderTest, ReasoningStreamsAsAReasoningItemBeforeTheMessage) {
+  ResponsesStreamEncoder enc(echo());
+  ChatChunk first;
+  first.id = "chatcmpl-9";
+  first.role = "assistant";
+  first.reasoning = "think ";
+  std::string sse = enc.encode(first);
+  ChatChunk more;
+  more.reasoning = "hard";
+  sse += enc.encode(more);
+  sse += enc.encode(textChunk("42"));
+  sse += enc.finish();
+  const auto events = decode(sse);
+  EXPECT_EQ(
+      types(events),
+      (std::vector<std::string>{
+          "response.created", "response.in_progress", "response.output_item.added",
+          "response.content_part.added", "response.reasoning_text.delta",
+          "response.reasoning_text.delta", "response.reasoning_text.done",
+          "response.content_part.done", "response.output_item.done", "response.output_item.added",
+          "response.content_part.added", "response.output_text.delta", "response.output_text.done",
+          "response.content_part.done", "response.output_item.done", "response.completed"}));
+  EXPECT_EQ("rs_chatcmpl-9", events[2].data["item"]["id"]);
+  EXPECT_EQ("reasoning", events[2].data["item"]["type"]);
+  EXPECT_EQ("reasoning_text", events[3].data["part"]["type"]);
+  EXPECT_EQ("think hard", events[6].data["text"]);
+  EXPECT_EQ(1, events[9].data["output_index"]);
+  EXPECT_EQ("msg_chatcmpl-9", events[9].data["item"]["id"]);
+  const Json& output = events.back().data["response"]["output"];
+  ASSERT_EQ(2u, output.size());
+  EXPECT_EQ(reasoningItem("rs_chatcmpl-9", "think hard"), output[0]);
+  EXPECT_EQ("42", output[1]["content"][0]["text"]);
+}
+
 TEST(ResponsesStreamEncoderTest, AReplyCutShortEndsIncomplete) {
   ResponsesStreamEncoder enc(echo());
   std::string sse = enc.encode(textChunk("Once upon"));
