@@ -1,5 +1,6 @@
 #include "gateway/budget_ledger.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "common/thread_name.h"
@@ -180,9 +181,19 @@ bool BudgetLedger::flush(SystemTime now) {
   {
     std::lock_guard db_lock(db_mu_);
     sqlite3* db = db_.get();
-    bool ok = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+    // Nothing new: only read the totals (what other processes spent), so an idle gateway does
+    // not write to the disk every second.
+    const bool writes =
+        std::any_of(batch.begin(), batch.end(), [](const Pending& p) { return p.delta != 0; });
+    bool ok = sqlite3_exec(db, writes ? "BEGIN IMMEDIATE" : "BEGIN", nullptr, nullptr, nullptr) ==
+              SQLITE_OK;
     for (Pending& p : batch) {
       if (!ok) break;
+      if (p.delta == 0) {
+        p.total = readRecorded(p.account->name(), p.period, p.start);
+        p.total_known = true;
+        continue;
+      }
       sqlite3_stmt* s = upsert_.get();
       bindText(s, 1, p.account->name());
       const std::string_view period = config::budgetPeriodName(p.period);

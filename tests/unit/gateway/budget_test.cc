@@ -135,6 +135,35 @@ TEST_F(BudgetLedgerTest, TwoProcessesSharingTheFileSeeEachOthersSpend) {
   EXPECT_DOUBLE_EQ(0.5, a2->spent(BudgetPeriod::Day, kThursday + 24h));
 }
 
+TEST_F(BudgetLedgerTest, AFlushWithNothingNewOnlyReads) {
+  auto one = open();
+  auto two = open();
+  BudgetAccount* a1 = one->account("team-a", BudgetPeriod::Day, kThursday);
+  BudgetAccount* a2 = two->account("team-a", BudgetPeriod::Day, kThursday);
+  a1->charge(BudgetPeriod::Day, kThursday, 1.0);
+  ASSERT_TRUE(one->flush(kThursday));
+  const auto updated_at = [&] {
+    sqlite3* raw = nullptr;
+    EXPECT_EQ(SQLITE_OK, sqlite3_open(path_.c_str(), &raw));
+    SqliteHandle db(raw);
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(SQLITE_OK,
+              sqlite3_prepare_v2(db.get(), "SELECT updated_at FROM key_spend", -1, &s, nullptr));
+    Statement owner(s);
+    return sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+  };
+  const int64_t written = updated_at();
+  ASSERT_GT(written, 0);
+  // The other process has nothing to add: it reads the total and writes nothing.
+  ASSERT_TRUE(two->flush(kThursday + 5s));
+  EXPECT_DOUBLE_EQ(1.0, a2->spent(BudgetPeriod::Day, kThursday + 5s));
+  EXPECT_EQ(written, updated_at());
+  a2->charge(BudgetPeriod::Day, kThursday + 6s, 0.5);
+  ASSERT_TRUE(two->flush(kThursday + 6s));
+  EXPECT_EQ(written + 6, updated_at());
+  EXPECT_DOUBLE_EQ(1.5, a2->spent(BudgetPeriod::Day, kThursday + 6s));
+}
+
 TEST_F(BudgetLedgerTest, AnUnwritableFileIsAnErrorNamingTheSetting) {
   BudgetLedger::Options options;
   options.path = dir_ + "/missing-dir/state.db";
