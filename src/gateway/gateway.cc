@@ -309,8 +309,13 @@ void Gateway::handle(server::Request&& request, server::ResponseWriter writer) {
     return answerWithId(route, std::move(response));
   }
 
+  auto limits = callLimitsOf(request, gen->config.pool);
+  if (!limits) {
+    metrics.requestStarted();  // balanced by requestFinished
+    return answerWithId(route, errorResponse(dialect, limits.error(), ErrorOrigin::Gateway));
+  }
   ModelCall call{*shared_, std::move(gen),        entry, std::move(writer),
-                 started,  std::move(request_id), {}};
+                 started,  std::move(request_id), {},    *limits};
   // The client's W3C trace context goes upstream as it came, so a provider that traces (a
   // self-hosted server with OpenTelemetry) joins the client's trace.
   for (const char* name : {"traceparent", "tracestate"}) {

@@ -65,10 +65,14 @@ void ModelCall::respond(server::Response response) {
   writer.send(std::move(response));
 }
 
-std::vector<std::pair<std::string, std::string>> ModelCall::upstreamHeaders() const {
-  std::vector<std::pair<std::string, std::string>> headers = trace_headers;
-  headers.emplace_back("x-client-request-id", request_id);
-  return headers;
+RequestOptions ModelCall::poolOptions(std::string alias) const {
+  RequestOptions options;
+  options.model = std::move(alias);
+  options.headers = trace_headers;
+  options.headers.emplace_back("x-client-request-id", request_id);
+  options.deadline = limits.deadline;
+  options.max_attempts = limits.max_attempts;
+  return options;
 }
 
 namespace {
@@ -182,9 +186,7 @@ struct ChatExchange : std::enable_shared_from_this<ChatExchange> {
 };
 
 void ChatExchange::start(ChatRequest request) {
-  RequestOptions options;
-  options.model = alias;
-  options.headers = call.upstreamHeaders();
+  RequestOptions options = call.poolOptions(alias);
   // Usage is always asked of the provider (logs, metrics and the key's tpm need it); the client
   // gets the usage chunk only if it asked.
   request.include_usage = true;
@@ -635,9 +637,7 @@ void serveEmbeddings(const server::Request& request, ModelCall call) {
                                              req.encoding_format == "base64", std::move(plan.key)});
   // The provider is always asked for floats; base64 is the gateway's own encoding.
   req.encoding_format.clear();
-  RequestOptions options;
-  options.model = state->alias;
-  options.headers = state->call.upstreamHeaders();
+  RequestOptions options = state->call.poolOptions(state->alias);
   ClientPool& pool = *state->call.generation->pool;
   RequestHandle handle =
       pool.embed(std::move(req), std::move(options), [state](Result<EmbeddingResponse> r) {

@@ -5,6 +5,7 @@
 // on the generation's pool, and answer in the caller's dialect. A client that disconnects
 // cancels its pool request.
 
+#include "gateway/call_limits.h"
 #include "gateway/error_mapping.h"
 #include "gateway/generation.h"
 #include "server/response_writer.h"
@@ -22,11 +23,14 @@ struct ModelCall {
   std::string request_id;
   /** The client's W3C trace context (traceparent, tracestate), sent upstream as it came. */
   std::vector<std::pair<std::string, std::string>> trace_headers;
+  /** What the client's x-llmpool-timeout / x-llmpool-max-attempts asked for (call_limits.h). */
+  CallLimits limits;
 
   /** Answers with `response`, carrying the request id. */
   void respond(server::Response response);
-  /** The headers every attempt of this request carries upstream (RequestOptions::headers). */
-  std::vector<std::pair<std::string, std::string>> upstreamHeaders() const;
+  /** The pool options every route sets alike: the alias, the upstream headers (request id,
+   *  trace context) and the client's limits. */
+  RequestOptions poolOptions(std::string alias) const;
 };
 
 /** /v1/chat/completions (Dialect::OpenAI) or /v1/messages (Dialect::Anthropic). The request's

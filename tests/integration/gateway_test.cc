@@ -1351,5 +1351,45 @@ TEST(GatewayTest, ReasoningReachesClientsOfTheOtherDialect) {
   }
 }
 
+// A client may ask for tighter limits than the configuration's, per request, never looser.
+TEST(GatewayTest, AClientMayTightenItsRequestsLimitsInHeaders) {
+  MockProvider mock;
+  MockProvider slow({"--latency", "1s"});
+  OneMockGateway g(
+      "pool:\n  health_checks: false\n  deadline: 30s\n"
+      "  retry: {max_attempts: 3, initial_backoff: 1ms, max_backoff: 2ms}\n"
+      "  circuit_breaker: {enabled: false}\n" +
+      providersYaml({{"m", mock.port()}, {"s", slow.port()}}) +
+      "models:\n  chat:\n    - {provider: m, model: mock-model}\n"
+      "  slow:\n    - {provider: s, model: mock-model}\n"
+      "gateway: {listen: \"127.0.0.1:0\", log_level: \"off\"}\n");
+  ASSERT_GT(g.gw.port, 0);
+  const auto chat = [&](std::vector<std::string> headers, const std::string& model = "chat") {
+    return request(g.gw.port, "POST", "/v1/chat/completions", chatBody(model, "x"), headers);
+  };
+  // The deadline: a 1 s provider, a 200 ms request.
+  const auto started = std::chrono::steady_clock::now();
+  Reply late = chat({"x-llmpool-timeout: 200ms"}, "slow");
+  EXPECT_EQ(504, late.status) << late.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 900ms);
+
+  // Attempts: a failing provider is tried three times, or once when the client says so.
+  ASSERT_EQ(200, mock.setFaults(R"({"faults":[{"kind":"status","status":500}]})"));
+  const auto calls = [&] { return mockStats(mock).value("requests_total", -1); };
+  const int before = calls();
+  EXPECT_EQ(502, chat({"X-LLMPool-Max-Attempts: 1"}).status);
+  EXPECT_EQ(before + 1, calls());
+  EXPECT_EQ(502, chat({"x-llmpool-max-attempts: 50"}).status);  // capped at the config's 3
+  EXPECT_EQ(before + 4, calls());
+
+  for (std::string bad : {"x-llmpool-timeout: soon", "x-llmpool-timeout: 0",
+                          "x-llmpool-max-attempts: 0", "x-llmpool-max-attempts: 2.5"}) {
+    Reply r = chat({bad});
+    EXPECT_EQ(400, r.status) << bad;
+    EXPECT_NE(std::string::npos, r.body.find(bad.substr(0, bad.find(':')))) << r.body;
+  }
+  EXPECT_EQ(before + 4, calls());
+}
+
 }  // namespace
 }  // namespace llmpool::testing
