@@ -217,6 +217,24 @@ TEST(LiteLlmImportTest, ProvidersWithTheSameEndpointAndKeyAreShared) {
   EXPECT_EQ("openai-3", c->models.at("d")[0].provider);  // bare gpt-* inferred as openai/
 }
 
+TEST(LiteLlmImportTest, WildcardModelNamesBecomeAliasPatterns) {
+  ConfigDiagnostics diags;
+  auto c = parse(R"(model_list:
+  - {model_name: "openai/*", litellm_params: {model: "openai/*", api_key: k1}}
+  - {model_name: "*", litellm_params: {model: "openai/*", api_base: "http://127.0.0.1:8000/v1"}}
+)",
+                 diags);
+  ASSERT_TRUE(c) << dump(diags);
+  std::string_view matched;
+  const auto* openai = c->findRoute("openai/gpt-4.1", &matched);
+  ASSERT_NE(nullptr, openai);
+  EXPECT_EQ("openai", (*openai)[0].provider);
+  EXPECT_EQ("gpt-4.1", upstreamModelName((*openai)[0].model, matched));
+  const auto* rest = c->findRoute("llama3", &matched);
+  ASSERT_NE(nullptr, rest);
+  EXPECT_EQ("llama3", upstreamModelName((*rest)[0].model, matched));
+}
+
 TEST(LiteLlmImportTest, ErrorsPointAtTheUsersLines) {
   ConfigDiagnostics diags;
   auto c = parse(R"(model_list:
