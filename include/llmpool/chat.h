@@ -155,6 +155,13 @@ struct ChatChunk {
   WireDialect provider_dialect = WireDialect::None;
   /** The chunk exists only to carry provider_data: its event made no chunk. */
   bool only_event = false;
+
+  /** True when the chunk says something of its choice (role, text, reasoning, tool calls or a
+   *  finish reason); false for an empty chunk or one that carries usage alone. */
+  bool hasDelta() const {
+    return !role.empty() || !content.empty() || !reasoning.empty() || !tool_calls.is_null() ||
+           finish_reason.has_value();
+  }
 };
 
 struct EmbeddingRequest {

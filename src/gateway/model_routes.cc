@@ -279,10 +279,7 @@ bool ChatExchange::onChunk(const ChatChunk& chunk) {
   if (chunk.only_event) return true;       // another dialect's event, with nothing to translate
   const bool strip_usage = !client_usage;  // usage is always asked of the provider
   if (chunk.usage && strip_usage) {
-    const bool usage_only = chunk.role.empty() && chunk.content.empty() &&
-                            chunk.reasoning.empty() && chunk.tool_calls.is_null() &&
-                            !chunk.finish_reason;
-    if (usage_only) return true;
+    if (!chunk.hasDelta()) return true;  // the usage chunk the client did not ask for
   }
   if (chunk.usage && !strip_usage) usage_sent = true;
   // The provider's own event when it has one (OpenAI dialect), so that what the chunk does not

@@ -290,8 +290,7 @@ Json toOpenAIChunk(const ChatChunk& chunk) {
               {"object", "chat.completion.chunk"},
               {"created", chunk.created},
               {"model", chunk.model}};
-  bool usage_only = chunk.usage && chunk.role.empty() && chunk.content.empty() &&
-                    chunk.reasoning.empty() && chunk.tool_calls.is_null() && !chunk.finish_reason;
+  const bool usage_only = chunk.usage && !chunk.hasDelta();
   if (usage_only) {
     out["choices"] = Json::array();
   } else {

@@ -84,9 +84,7 @@ class OpenAIStreamDecoder final : public ChatStreamDecoder {
         if (auto fr = c.find("finish_reason"); fr != c.end() && fr->is_string()) {
           chunk.finish_reason = fr->get<std::string>();
         }
-        bool empty = chunk.role.empty() && chunk.content.empty() && chunk.reasoning.empty() &&
-                     chunk.tool_calls.is_null() && !chunk.finish_reason;
-        if (!empty) chunks.push_back(std::move(chunk));
+        if (chunk.hasDelta()) chunks.push_back(std::move(chunk));
       }
     }
     if (usage) {

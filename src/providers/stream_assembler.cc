@@ -23,9 +23,7 @@ void StreamAssembler::add(const ChatChunk& chunk) {
     response_.usage = *chunk.usage;
     has_usage_ = true;
   }
-  bool usage_only = chunk.role.empty() && chunk.content.empty() && chunk.reasoning.empty() &&
-                    chunk.tool_calls.is_null() && !chunk.finish_reason;
-  if (usage_only) return;
+  if (!chunk.hasDelta()) return;  // usage alone
   ChatChoice& c = choice(chunk.index);
   if (!chunk.role.empty()) c.role = chunk.role;
   if (!chunk.content.empty()) {
